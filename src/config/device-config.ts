@@ -1,0 +1,138 @@
+/**
+ * The device configuration as the agent uses it: what the database (or the last-known-good cache)
+ * says this device should do. Loaded by src/db/device-config-query.ts, consumed by the scheduler and
+ * the backup executor. Plain data (JSON-serialisable: dates are ISO strings) so it can be cached on
+ * disk and diffed.
+ */
+
+/** A restic repository and how to open it (CONTRACTS §3 `repositories`, or the global settings). */
+export interface RepositoryConfig {
+  /** `repositories.id`, or null for the repository given by the `repository_*` settings. */
+  id: string | null;
+  name: string;
+  /** restic repository URL or path (RESTIC_REPOSITORY). */
+  url: string;
+  password: string | null;
+  passwordFile: string | null;
+  passwordCommand: string | null;
+  /** RESTIC_CACHE_DIR; null = the agent picks one under client.data_dir. */
+  cacheDir: string | null;
+  /** Extra environment for restic (cloud credentials such as AWS_ACCESS_KEY_ID). */
+  env: Record<string, string>;
+}
+
+export interface ScheduleConfig {
+  id: number;
+  jobId: string;
+  type: 'cron' | 'interval';
+  /** 5 fields, or 6 with seconds first (croner syntax). */
+  cronExpression: string | null;
+  intervalSeconds: number | null;
+  /** IANA zone name; null = the device's local zone. */
+  timezone: string | null;
+  /** Relica's "flexible": run once after a missed due time. */
+  catchUp: boolean;
+  enabled: boolean;
+  /** ISO 8601 or null. */
+  lastRunAt: string | null;
+  nextRunAt: string | null;
+}
+
+export interface HookConfig {
+  id: number;
+  jobId: string;
+  /** Run through the system shell as written by the admin. */
+  command: string;
+  timing: 'start' | 'end';
+  onError: 'stop' | 'continue';
+  enabled: boolean;
+}
+
+export interface JobConfig {
+  id: string;
+  deviceId: string;
+  name: string;
+  description: string | null;
+  sourcePaths: string[];
+  excludePatterns: string[];
+  tags: string[];
+  /** Extra restic arguments, each its own argv entry. */
+  resticArgs: string[];
+  repositoryId: string | null;
+  /** The repository resolved from repositoryId or the settings; null when none is configured. */
+  repository: RepositoryConfig | null;
+  enabled: boolean;
+  originName: string | null;
+  originId: string | null;
+  accountId: string | null;
+  schedules: ScheduleConfig[];
+  hooks: HookConfig[];
+  /** ISO 8601. */
+  updatedAt: string;
+}
+
+/** A job row that could not be used, with the reason (the other jobs still load). */
+export interface InvalidJob {
+  id: string;
+  name: string;
+  reason: string;
+}
+
+export interface DeviceConfig {
+  deviceId: string;
+  deviceName: string;
+  /** Effective settings: a device-specific value overrides the global one. */
+  settings: Record<string, string>;
+  jobs: JobConfig[];
+  invalidJobs: InvalidJob[];
+  /** ISO 8601: when this config was read from the database. */
+  loadedAt: string;
+}
+
+/** Typed view of the settings the agent itself reads, with the defaults of CONTRACTS §3. */
+export interface AgentSettings {
+  syncIntervalSeconds: number;
+  maxConcurrentBackups: number;
+  runRetentionDays: number;
+  missedRunGraceSeconds: number;
+  retryDelaySeconds: number;
+  retryMaxAttempts: number;
+  heartbeatIntervalSeconds: number;
+}
+
+export const DEFAULT_SETTINGS: Readonly<Record<string, string>> = Object.freeze({
+  sync_interval_seconds: '300',
+  max_concurrent_backups: '1',
+  run_retention_days: '90',
+  repository_url: '',
+  repository_password: '',
+  repository_cache_dir: '',
+  missed_run_grace_seconds: '300',
+  retry_delay_seconds: '600',
+  retry_max_attempts: '3',
+  heartbeat_interval_seconds: '60',
+});
+
+function positiveInt(settings: Record<string, string>, key: string, min: number, max: number): number {
+  const raw = settings[key] ?? DEFAULT_SETTINGS[key] ?? '0';
+  const n = Number(raw);
+  const fallback = Number(DEFAULT_SETTINGS[key] ?? min);
+  if (!Number.isInteger(n) || n < min || n > max) return fallback;
+  return n;
+}
+
+/**
+ * The typed settings of a device config. A value that is not a whole number in range falls back
+ * to the default (the loader reports such values as config warnings).
+ */
+export function agentSettings(settings: Record<string, string>): AgentSettings {
+  return {
+    syncIntervalSeconds: positiveInt(settings, 'sync_interval_seconds', 1, 86_400),
+    maxConcurrentBackups: positiveInt(settings, 'max_concurrent_backups', 1, 64),
+    runRetentionDays: positiveInt(settings, 'run_retention_days', 1, 36_500),
+    missedRunGraceSeconds: positiveInt(settings, 'missed_run_grace_seconds', 0, 86_400),
+    retryDelaySeconds: positiveInt(settings, 'retry_delay_seconds', 1, 86_400),
+    retryMaxAttempts: positiveInt(settings, 'retry_max_attempts', 0, 20),
+    heartbeatIntervalSeconds: positiveInt(settings, 'heartbeat_interval_seconds', 5, 86_400),
+  };
+}

@@ -1,0 +1,14 @@
+import { defineConfig } from 'vitest/config';
+
+// Tests use real restic, PostgreSQL and PGlite; they are slower than pure unit tests, so time-outs
+// are generous and files run in parallel only up to the machine's two cores.
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    testTimeout: 60_000,
+    hookTimeout: 120_000,
+    maxWorkers: 2,
+    pool: 'forks',
+    reporters: ['default'],
+  },
+});
