@@ -1,0 +1,90 @@
+/**
+ * Structured logs (pino): JSON lines to the configured file, rotated by size with a bounded number
+ * of old files kept (pino-roll; old files of earlier processes count too, so a year of restarts
+ * cannot fill the disk), and to stderr. Known secret fields are redacted wherever they appear.
+ */
+import path from 'node:path';
+import { mkdirSync } from 'node:fs';
+import { pino, type Logger, type LevelWithSilent } from 'pino';
+
+export type { Logger };
+
+/** Field names whose values never reach a log line (pino `redact`). */
+const SECRET_KEYS = ['password', 'repository_password', 'RESTIC_PASSWORD', 'api_token', 'apiToken', 'token', 'authorization', 'connectionString'];
+const REDACT_PATHS = [...SECRET_KEYS, ...SECRET_KEYS.map((k) => `*.${k}`), 'req.headers.authorization', 'env', '*.env'];
+
+export interface LoggerOptions {
+  level: LevelWithSilent;
+  /** Absolute path of the log file; null = stderr only. */
+  file: string | null;
+  /** Rotate when the file reaches this many bytes. */
+  maxBytes: number;
+  /** Old files kept besides the active one. */
+  keepFiles: number;
+  /** Also write to stderr (the agent in the foreground, a service's journal). */
+  stderr: boolean;
+}
+
+export interface LoggerHandle {
+  logger: Logger;
+  /** Flush and close the file transport; call before exit. */
+  close(): Promise<void>;
+}
+
+/**
+ * Build the process logger. Throws if the log folder cannot be created (the caller reports it as
+ * a config error naming client.log_file).
+ */
+export function createLogger(opts: LoggerOptions): LoggerHandle {
+  const targets: pino.TransportTargetOptions[] = [];
+  if (opts.file) {
+    mkdirSync(path.dirname(opts.file), { recursive: true });
+    targets.push({
+      target: 'pino-roll',
+      level: opts.level === 'silent' ? 'fatal' : opts.level,
+      options: {
+        file: opts.file,
+        size: `${Math.max(64, Math.floor(opts.maxBytes / 1024))}k`,
+        limit: { count: opts.keepFiles, removeOtherLogFiles: true },
+        mkdir: true,
+      },
+    });
+  }
+  if (opts.stderr) targets.push({ target: 'pino/file', level: opts.level === 'silent' ? 'fatal' : opts.level, options: { destination: 2 } });
+  if (targets.length === 0) {
+    const logger = pino({ level: 'silent' });
+    return { logger, close: async () => {} };
+  }
+  const transport = pino.transport({ targets });
+  const logger = pino({ level: opts.level, redact: { paths: REDACT_PATHS, censor: '[redacted]' }, base: { pid: process.pid } }, transport);
+  return {
+    logger,
+    close: () =>
+      new Promise<void>((resolve) => {
+        const done = setTimeout(resolve, 2000); // never hang the shutdown on a stuck transport
+        transport.once('close', () => {
+          clearTimeout(done);
+          resolve();
+        });
+        logger.flush();
+        transport.end();
+      }),
+  };
+}
+
+/** A logger that drops everything (tests, one-shot admin commands). */
+export function silentLogger(): Logger {
+  return pino({ level: 'silent' });
+}
+
+/** `postgres://user:secret@host/db` -> `postgres://user:***@host/db`, for log lines and /status. */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    for (const key of ['password', 'sslpassword']) if (u.searchParams.has(key)) u.searchParams.set(key, '***');
+    return u.toString();
+  } catch {
+    return url.replace(/\/\/([^:/@]+):[^@]*@/, '//$1:***@');
+  }
+}
