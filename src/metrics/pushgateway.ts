@@ -1,0 +1,237 @@
+/**
+ * Pushes the device's metrics to a Prometheus Pushgateway, off the backup path (C16, C23).
+ *
+ * - One group per device: HTTP PUT of the whole exposition to
+ *   `<url>/metrics/job/rbackup2/device/<deviceId>` (PUT replaces the group, so series of a deleted
+ *   or renamed job vanish on the next push; Pushgateway README, "PUT method").
+ * - Any 2xx is success (200; 202 with --push.disable-consistency-check; 204 from proxies).
+ * - Each request is bounded by `timeoutSeconds` (AbortSignal.timeout), including a gateway that
+ *   accepts the connection and never answers; the response body is read at most 4 KiB.
+ * - pushSoon() never waits: at most one push in flight plus one pending (later calls coalesce).
+ * - Failures are logged once per outage: warn on the first, debug after, info on recovery.
+ */
+import type { Clock } from '../clock.js';
+import { systemClock } from '../clock.js';
+import { deviceGroupTarget, type GroupTarget } from './pushgateway-url.js';
+
+/** The logger calls the pusher makes (a pino Logger fits). */
+export interface PushLogger {
+  warn(obj: object, msg: string): void;
+  info(obj: object, msg: string): void;
+  debug(obj: object, msg: string): void;
+}
+
+export interface PushgatewayOptions {
+  /** Configured `metrics.prometheus_pushgateway`, e.g. `http://127.0.0.1:9091`. */
+  url: string;
+  /** `devices.id`; the `device` label of the grouping key. */
+  deviceId: string;
+  /** Per-request bound in seconds (default 5, clamped to 0.1..300). */
+  timeoutSeconds?: number;
+  /** Periodic push interval in seconds (default 60, clamped to 1..86400). */
+  intervalSeconds?: number;
+  logger: PushLogger;
+  /** The body to PUT (text exposition format), e.g. `() => metrics.metricsText()`. */
+  getBody: () => Promise<string>;
+  clock?: Clock;
+}
+
+/** What the pusher knows about the gateway, for /status. */
+export interface PushState {
+  /** Unix ms of the last successful push, or null. */
+  lastSuccessAt: number | null;
+  /** Short description of the last failure (no credentials), or null after a success. */
+  lastError: string | null;
+  /** Failures since the last success (0 when healthy). */
+  consecutiveFailures: number;
+}
+
+const CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
+const MAX_RESPONSE_BYTES = 4096;
+
+/** Pushgateway client of one device. Construction throws AppError CONFIG_INVALID for a bad URL. */
+export class PushgatewayPusher {
+  private readonly target: GroupTarget;
+  private readonly timeoutMs: number;
+  private readonly intervalMs: number;
+  private readonly clock: Clock;
+  private readonly stopAbort = new AbortController();
+  private inFlight: Promise<void> | null = null;
+  private pending = false;
+  private stopped = false;
+  private cancelTimer: (() => void) | null = null;
+  private outageSince: number | null = null;
+  private readonly st: PushState = { lastSuccessAt: null, lastError: null, consecutiveFailures: 0 };
+
+  constructor(private readonly opts: PushgatewayOptions) {
+    this.target = deviceGroupTarget(opts.url, opts.deviceId);
+    this.timeoutMs = Math.round(clamp(opts.timeoutSeconds ?? 5, 0.1, 300) * 1000);
+    this.intervalMs = Math.round(clamp(opts.intervalSeconds ?? 60, 1, 86_400) * 1000);
+    this.clock = opts.clock ?? systemClock;
+  }
+
+  /** The group URL without credentials (for logs and /status). */
+  get groupUrl(): string {
+    return this.target.display;
+  }
+
+  /** A copy of the current push state. */
+  state(): PushState {
+    return { ...this.st };
+  }
+
+  /**
+   * Ask for a push and return at once (never throws, never waits). If a push is in flight, one
+   * more push follows it (with the body read then); further calls meanwhile add nothing.
+   */
+  pushSoon(): void {
+    if (this.stopped) return;
+    if (this.inFlight) {
+      this.pending = true;
+      return;
+    }
+    this.inFlight = this.loop().finally(() => {
+      this.inFlight = null;
+    });
+  }
+
+  /** Resolves when no push is in flight or pending (each push is bounded by the timeout). */
+  async flush(): Promise<void> {
+    while (this.inFlight) await this.inFlight;
+  }
+
+  /** pushSoon() then flush(); true when the last attempt succeeded. For a final push on stop. */
+  async pushAndWait(): Promise<boolean> {
+    this.pushSoon();
+    await this.flush();
+    return this.st.consecutiveFailures === 0 && this.st.lastSuccessAt !== null;
+  }
+
+  /** Push now and then every `intervalSeconds` until stop(). Calling it twice does nothing more. */
+  start(): void {
+    if (this.stopped || this.cancelTimer) return;
+    const tick = (): void => {
+      this.pushSoon();
+      this.cancelTimer = this.clock.setTimer(tick, this.intervalMs);
+    };
+    tick();
+  }
+
+  /**
+   * Stop the timer and further pushes; wait for an in-flight push at most `graceSeconds`
+   * (default: the request timeout), then abort it. Never throws.
+   */
+  async stop(graceSeconds?: number): Promise<void> {
+    this.stopped = true;
+    this.pending = false;
+    this.cancelTimer?.();
+    this.cancelTimer = null;
+    const current = this.inFlight;
+    if (!current) return;
+    const graceMs = Math.round(clamp(graceSeconds ?? this.timeoutMs / 1000, 0, 300) * 1000);
+    let cancel: () => void = () => {};
+    const expired = new Promise<void>((resolve) => {
+      cancel = this.clock.setTimer(resolve, graceMs);
+    });
+    await Promise.race([current, expired]);
+    cancel();
+    this.stopAbort.abort();
+    await current;
+  }
+
+  /**
+   * Remove the device's whole group from the gateway (device removed). Stops the pusher first so
+   * no later push re-creates it. Resolves true on a 2xx (the gateway answers 202); never throws.
+   */
+  async deleteGroup(): Promise<boolean> {
+    await this.stop();
+    const r = await this.request('DELETE', undefined, false);
+    if (!r.ok) this.opts.logger.warn({ url: this.groupUrl, error: r.error }, 'Pushgateway: deleting the device group failed');
+    return r.ok;
+  }
+
+  private async loop(): Promise<void> {
+    await Promise.resolve(); // the caller of pushSoon() continues before any work is done
+    do {
+      this.pending = false;
+      let r: { ok: true } | { ok: false; error: string };
+      try {
+        r = await this.request('PUT', await this.opts.getBody());
+      } catch (err) {
+        r = { ok: false, error: `building the metrics failed: ${describe(err)}` };
+      }
+      this.note(r);
+    } while (this.pending && !this.stopped);
+  }
+
+  private async request(method: 'PUT' | 'DELETE', body: string | undefined, abortOnStop = true): Promise<{ ok: true } | { ok: false; error: string }> {
+    const timeout = AbortSignal.timeout(this.timeoutMs);
+    const signal = abortOnStop ? AbortSignal.any([timeout, this.stopAbort.signal]) : timeout;
+    try {
+      const headers: Record<string, string> = { ...this.target.headers };
+      if (body !== undefined) headers['content-type'] = CONTENT_TYPE;
+      const res = await fetch(this.target.url, { method, headers, body, signal, redirect: 'error' });
+      const text = await readSnippet(res);
+      if (res.status >= 200 && res.status < 300) return { ok: true };
+      return { ok: false, error: `HTTP ${res.status}${text ? `: ${text.trim().slice(0, 300)}` : ''}` };
+    } catch (err) {
+      if (timeout.aborted) return { ok: false, error: `no answer within ${this.timeoutMs / 1000} s` };
+      if (signal.aborted) return { ok: false, error: 'aborted: pusher stopped' };
+      return { ok: false, error: describe(err) };
+    }
+  }
+
+  private note(r: { ok: true } | { ok: false; error: string }): void {
+    const log = this.opts.logger;
+    if (r.ok) {
+      if (this.outageSince !== null) {
+        const downSeconds = Math.max(0, Math.round((this.clock.now() - this.outageSince) / 1000));
+        log.info({ url: this.groupUrl, failedAttempts: this.st.consecutiveFailures, downSeconds }, 'Pushgateway push recovered');
+      }
+      this.outageSince = null;
+      this.st.lastSuccessAt = this.clock.now();
+      this.st.lastError = null;
+      this.st.consecutiveFailures = 0;
+      return;
+    }
+    this.st.lastError = r.error;
+    this.st.consecutiveFailures += 1;
+    if (this.outageSince === null) {
+      this.outageSince = this.clock.now();
+      log.warn({ url: this.groupUrl, error: r.error }, 'Pushgateway push failed; repeats are logged at debug level until it recovers');
+    } else {
+      log.debug({ url: this.groupUrl, error: r.error, failedAttempts: this.st.consecutiveFailures }, 'Pushgateway push failed again');
+    }
+  }
+}
+
+/** Read at most MAX_RESPONSE_BYTES of the body as text and drop the rest. */
+async function readSnippet(res: Response): Promise<string> {
+  if (!res.body) return '';
+  const reader = res.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  while (size < MAX_RESPONSE_BYTES) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    chunks.push(value);
+    size += value.byteLength;
+  }
+  await reader.cancel().catch(() => {});
+  return Buffer.concat(chunks).subarray(0, MAX_RESPONSE_BYTES).toString('utf8');
+}
+
+/** `fetch failed` hides the reason in `cause` (ECONNREFUSED, ENOTFOUND, ...). */
+function describe(err: unknown): string {
+  if (err instanceof Error) {
+    const cause = (err as { cause?: { code?: unknown; message?: unknown } }).cause;
+    if (cause && typeof cause.code === 'string') return `${err.message} (${cause.code})`;
+    if (cause && typeof cause.message === 'string') return `${err.message}: ${cause.message}`;
+    return err.message;
+  }
+  return String(err);
+}
+
+function clamp(v: number, min: number, max: number): number {
+  return Number.isFinite(v) ? Math.min(max, Math.max(min, v)) : min;
+}
