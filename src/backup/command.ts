@@ -1,0 +1,117 @@
+/**
+ * argv for `restic backup --json` (CONTRACTS §4). Pure: no env, no disk. Repository, password and
+ * cache dir never appear here; they go into the child's environment (see environment.ts).
+ */
+import type { JobConfig } from '../config/device-config.js';
+import { atLeast, type ResticVersion } from './restic-version.js';
+
+/**
+ * restic splits every `--tag` value on commas and trims spaces around each part, with no escape
+ * (internal/restic/tag_list.go `splitTagList`). So a comma can never be part of a tag. We replace
+ * each comma with a semicolon (`Fotky, 2024` -> `Fotky; 2024`): one readable tag, still ASCII and
+ * easy to type in `restic snapshots --tag`. The job's identity is the `backup:<uuid>` tag, so two
+ * names that differ only by `,` vs `;` do not collide in any way that matters.
+ */
+export const TAG_COMMA_REPLACEMENT = ';';
+
+/** One tag value as restic will store it: commas replaced, outer whitespace trimmed (restic trims). */
+export function sanitizeTag(tag: string): string {
+  return tag.replaceAll(',', TAG_COMMA_REPLACEMENT).replace(/[\r\n]+/g, ' ').trim();
+}
+
+/**
+ * The snapshot tags of a job, in the order of CONTRACTS §4: `backup:<job uuid>`,
+ * `backup_name=<name>`, `origin=<origin_name>` (when set), `account_id=<account_id>` (when set),
+ * then the job's own tags. Empty tags are dropped (restic drops them too); duplicates of an
+ * earlier tag are dropped.
+ */
+export function buildTags(job: Pick<JobConfig, 'id' | 'name' | 'originName' | 'accountId' | 'tags'>): string[] {
+  const raw = [`backup:${job.id}`, `backup_name=${job.name}`];
+  if (job.originName) raw.push(`origin=${job.originName}`);
+  if (job.accountId) raw.push(`account_id=${job.accountId}`);
+  raw.push(...job.tags);
+  const out: string[] = [];
+  for (const t of raw) {
+    const s = sanitizeTag(t);
+    if (s !== '' && !out.includes(s)) out.push(s);
+  }
+  return out;
+}
+
+/** A restic flag that only newer versions know; `takesValue` when it is followed by a value. */
+interface VersionedFlag { since: readonly [number, number]; takesValue: boolean }
+
+/** Backup flags newer than 0.14, from restic's changelog (0.15 .. 0.18). */
+const VERSIONED_FLAGS: Readonly<Record<string, VersionedFlag>> = Object.freeze({
+  '--no-scan': { since: [0, 15], takesValue: false },
+  '--read-concurrency': { since: [0, 15], takesValue: true },
+  '--retry-lock': { since: [0, 16], takesValue: true },
+  '--skip-if-unchanged': { since: [0, 17], takesValue: false },
+  '--exclude-cloud-files': { since: [0, 17], takesValue: false },
+  '--stdin-from-command': { since: [0, 17], takesValue: false },
+});
+
+/** Flags that would put a secret or a second repository on the command line; always removed. */
+const FORBIDDEN_FLAGS: ReadonlySet<string> = new Set(['--password', '-p', '--password-file', '--password-command', '-r', '--repo', '--repository-file', '--json']);
+const FORBIDDEN_WITH_VALUE: ReadonlySet<string> = new Set(['--password', '-p', '--password-file', '--password-command', '-r', '--repo', '--repository-file']);
+
+export interface FilteredArgs {
+  args: string[];
+  /** Human notes on what was removed and why, e.g. `--skip-if-unchanged needs restic 0.17`. */
+  removed: string[];
+}
+
+/**
+ * Drop from `args` the flags this restic version does not know (with their value) and the flags
+ * that would carry a password or repository on argv (those go in the environment). Handles both
+ * `--flag value` and `--flag=value`.
+ */
+export function filterResticArgs(args: readonly string[], version: ResticVersion): FilteredArgs {
+  const out: string[] = [];
+  const removed: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i] ?? '';
+    const eq = arg.indexOf('=');
+    const name = arg.startsWith('-') && eq > 0 ? arg.slice(0, eq) : arg;
+    const inlineValue = eq > 0 && arg.startsWith('-');
+    if (FORBIDDEN_FLAGS.has(name)) {
+      if (FORBIDDEN_WITH_VALUE.has(name) && !inlineValue) i++;
+      removed.push(`${name} is not allowed in restic_args (repository, password and --json are set by rbackup2)`);
+      continue;
+    }
+    const flag = VERSIONED_FLAGS[name];
+    if (flag && !atLeast(version, flag.since[0], flag.since[1])) {
+      if (flag.takesValue && !inlineValue) i++;
+      removed.push(`${name} needs restic ${flag.since[0]}.${flag.since[1]} or newer (found ${version.raw})`);
+      continue;
+    }
+    out.push(arg);
+  }
+  return { args: out, removed };
+}
+
+export interface BackupCommandOptions {
+  /** Source paths already normalised (paths.ts). */
+  sourcePaths: readonly string[];
+  /** `--retry-lock` duration in seconds, added only where supported (0.16+); 0/undefined = none. */
+  retryLockSeconds?: number;
+}
+
+/**
+ * The full argv (without the binary) for one backup: `backup --json`, the job's restic_args
+ * (filtered), one `--exclude` per pattern, one `--tag` per tag, `--`, then each source path as its
+ * own argument (so a path starting with `-` is never read as a flag).
+ */
+export function buildBackupArgs(job: Pick<JobConfig, 'id' | 'name' | 'originName' | 'accountId' | 'tags' | 'excludePatterns' | 'resticArgs'>, version: ResticVersion, opts: BackupCommandOptions): FilteredArgs {
+  const filtered = filterResticArgs(job.resticArgs, version);
+  const args = ['backup', '--json', ...filtered.args];
+  if (opts.retryLockSeconds && opts.retryLockSeconds > 0 && atLeast(version, 0, 16) && !filtered.args.some((a) => a === '--retry-lock' || a.startsWith('--retry-lock='))) {
+    args.push('--retry-lock', `${Math.ceil(opts.retryLockSeconds)}s`);
+  }
+  for (const pattern of job.excludePatterns) {
+    if (pattern !== '') args.push('--exclude', pattern);
+  }
+  for (const tag of buildTags(job)) args.push('--tag', tag);
+  args.push('--', ...opts.sourcePaths);
+  return { args, removed: filtered.removed };
+}

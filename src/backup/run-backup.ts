@@ -1,0 +1,190 @@
+/**
+ * One backup run, end to end, up to an in-memory BackupResult (recording it in the DB is the
+ * caller's job): start hooks, stale-lock handling (C06), `restic backup --json`, parse, classify,
+ * wait for a live lock within a bound, end hooks. Never throws for run failures: they become a
+ * `failed` / `cancelled` result with one clear sentence.
+ */
+import os from 'node:os';
+import path from 'node:path';
+import { systemClock, type Clock } from '../clock.js';
+import type { JobConfig } from '../config/device-config.js';
+import { errorMessage, isAppError } from '../errors.js';
+import { ActiveRepositories } from './active-repositories.js';
+import { formatErrorItems, formatOutputTail, statsFrom, type BackupResult } from './backup-result.js';
+import { buildBackupArgs } from './command.js';
+import { baseChildEnv, buildResticEnv } from './environment.js';
+import { runHooks, type HookResult } from './hooks.js';
+import { clearStaleLocks, pidAliveOnThisHost, type ResticRunner } from './locks.js';
+import { classifyOutcome, type ErrorKind, type Outcome } from './outcome.js';
+import { BackupOutputParser, type ParsedOutput, type ProgressEvent } from './output-parser.js';
+import { normalizeSourcePaths } from './paths.js';
+import { formatVersion, supports, type ResticVersion } from './restic-version.js';
+import { runCaptured, spawnProcess } from './spawn.js';
+
+/** Minimal logger (pino-compatible). Never given secrets. */
+export interface BackupLogger {
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+}
+
+export interface RunBackupOptions {
+  job: JobConfig;
+  restic: { path: string; version: ResticVersion };
+  /** client.data_dir (made absolute here). */
+  dataDir: string;
+  hostname?: string;
+  signal?: AbortSignal;
+  onProgress?: (p: ProgressEvent) => void;
+  clock?: Clock;
+  logger?: BackupLogger;
+  /** The app's registry; a private one is used when absent (tests). */
+  activeRepositories?: ActiveRepositories;
+  /** The agent's environment (default process.env); RESTIC_* in it is never passed on. */
+  agentEnv?: Readonly<Record<string, string | undefined>>;
+  platform?: NodeJS.Platform;
+  /** How long to wait for a live lock held by someone else, seconds (default 120). */
+  lockWaitSeconds?: number;
+  /** Pause between attempts while waiting for a lock on restic < 0.16, seconds (default 10). */
+  lockRetryDelaySeconds?: number;
+  /** SIGINT -> SIGKILL grace when cancelled, seconds (default 30). */
+  cancelGraceSeconds?: number;
+  hookTimeoutSeconds?: number;
+  pidAlive?: (pid: number) => boolean;
+}
+
+const MAX_ATTEMPTS = 50;
+
+function sleep(clock: Clock, ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) { resolve(); return; }
+    const done = () => { cancel(); signal?.removeEventListener('abort', done); resolve(); };
+    const cancel = clock.setTimer(done, Math.min(2 ** 31 - 1, ms));
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}
+
+interface Attempt { parsed: ParsedOutput; outcome: Outcome; exitCode: number | null }
+
+/** Run one backup of `opts.job`; see the module doc. Resolves with the result; never rejects. */
+export async function runBackup(opts: RunBackupOptions): Promise<BackupResult> {
+  const clock = opts.clock ?? systemClock;
+  const startWall = clock.now();
+  const startMono = clock.monotonic();
+  const { job, restic } = opts;
+  const platform = opts.platform ?? process.platform;
+  const agentEnv = opts.agentEnv ?? process.env;
+  const dataDir = path.resolve(opts.dataDir);
+  const warnings: string[] = [];
+  const hookResults: HookResult[] = [];
+  let args: string[] = [];
+  let attempts = 0;
+  let last: Attempt | null = null;
+
+  const finish = (outcome: Outcome): BackupResult => {
+    const parsed = last?.parsed ?? null;
+    return {
+      jobId: job.id, status: outcome.status, errorKind: outcome.errorKind, exitCode: last?.exitCode ?? null,
+      errorMessage: outcome.errorMessage, startTime: new Date(startWall).toISOString(), endTime: new Date(clock.now()).toISOString(),
+      ...statsFrom(parsed, outcome),
+      durationSeconds: Math.max(0, (clock.monotonic() - startMono) / 1000),
+      resticOutput: parsed ? formatOutputTail(parsed) : '',
+      resticErrors: parsed ? formatErrorItems(parsed.errors, parsed.errorCount) : '',
+      errorItems: parsed?.errors ?? [], errorCount: parsed?.errorCount ?? 0,
+      warnings: [...warnings, ...outcome.warnings], unreadablePaths: outcome.unreadablePaths,
+      hooks: hookResults, attempts, resticVersion: formatVersion(restic.version), args,
+    };
+  };
+  const fail = (kind: ErrorKind, message: string): BackupResult =>
+    finish({ status: kind === 'cancelled' ? 'cancelled' : 'failed', errorKind: kind, errorMessage: message, warnings: [], unreadablePaths: [] });
+
+  const repo = job.repository;
+  if (!repo || !repo.url.trim()) return fail('repository_not_configured', `Job "${job.name}" has no repository configured (set repository_url or the job's repository).`);
+  const sources = normalizeSourcePaths(job.sourcePaths, platform === 'win32' ? 'win32' : 'posix');
+  warnings.push(...sources.warnings);
+  if (sources.errors.length > 0 || sources.paths.length === 0) {
+    return fail('invalid_source', sources.errors[0] ? `${sources.errors.join('; ')}.` : `Job "${job.name}" has no source paths.`);
+  }
+  let env: Record<string, string>;
+  try {
+    env = buildResticEnv({ repository: repo, dataDir, agentEnv });
+  } catch (err) {
+    return fail(isAppError(err) && /password/.test(err.message) ? 'password_missing' : 'repository_not_configured', `${errorMessage(err)}.`);
+  }
+  const lockWait = Math.max(0, opts.lockWaitSeconds ?? 120);
+  const built = buildBackupArgs(job, restic.version, { sourcePaths: sources.paths, retryLockSeconds: lockWait });
+  args = built.args;
+  warnings.push(...built.removed.map((r) => `Ignored restic argument: ${r}.`));
+
+  const active = opts.activeRepositories ?? new ActiveRepositories();
+  const repoKey = repo.url.trim();
+  const token = active.enter(repoKey);
+  const baseEnv = baseChildEnv(agentEnv);
+  const runEnv: Record<string, string> = {
+    RBACKUP2_JOB_ID: job.id, RBACKUP2_JOB_NAME: job.name, RBACKUP2_SOURCE_PATHS: JSON.stringify(sources.paths),
+    RBACKUP2_REPOSITORY_NAME: repo.name,
+  };
+  const hookOpts = { baseEnv, timeoutSeconds: opts.hookTimeoutSeconds ?? 3600, clock, platform, cwd: dataDir };
+  const runner: ResticRunner = (a) => runCaptured({ command: restic.path, args: a, env, clock, platform, timeoutSeconds: 120 });
+  const staleCtx = () => ({
+    now: clock.now(), hostname: opts.hostname ?? os.hostname(), pidAlive: opts.pidAlive ?? pidAliveOnThisHost,
+    ourResticRunning: active.othersRunning(repoKey, token),
+  });
+  let outcome: Outcome;
+  try {
+    const start = await runHooks(job.hooks, 'start', { ...hookOpts, runEnv });
+    hookResults.push(...start.results);
+    warnings.push(...start.warnings);
+    if (start.stop) return fail('hook_failed', start.stopMessage ?? 'A start hook failed.');
+    if (opts.signal?.aborted) return fail('cancelled', 'The backup was cancelled before restic started.');
+
+    const pre = await clearStaleLocks(runner, staleCtx());
+    if (pre.unlocked || pre.notes.length > 0) warnings.push(...pre.notes);
+    const deadline = clock.monotonic() + lockWait * 1000;
+    for (;;) {
+      attempts++;
+      last = await attemptBackup(opts, clock, env, args, platform);
+      outcome = last.outcome;
+      if (outcome.errorKind !== 'locked' || opts.signal?.aborted || attempts >= MAX_ATTEMPTS) break;
+      const report = await clearStaleLocks(runner, staleCtx());
+      warnings.push(...report.notes);
+      if (report.unlocked) continue;
+      if (supports(restic.version, 'retry-lock') || clock.monotonic() >= deadline) break;
+      opts.logger?.info({ jobId: job.id, live: report.live.length }, 'repository locked by a live process; waiting');
+      await sleep(clock, Math.min((opts.lockRetryDelaySeconds ?? 10) * 1000, Math.max(0, deadline - clock.monotonic())), opts.signal);
+      if (opts.signal?.aborted) break;
+    }
+    if (outcome.errorKind === 'locked' && attempts > 1) outcome = { ...outcome, errorMessage: `${outcome.errorMessage?.replace(/\.$/, '')} (waited ${lockWait} s).` };
+
+    const end = await runHooks(job.hooks, 'end', {
+      ...hookOpts,
+      runEnv: { ...runEnv, RBACKUP2_RUN_STATUS: outcome.status, RBACKUP2_SNAPSHOT_ID: last.parsed.summary?.snapshotId ?? '', RBACKUP2_EXIT_CODE: last.exitCode === null ? '' : String(last.exitCode), RBACKUP2_ERROR_MESSAGE: outcome.errorMessage ?? '' },
+    });
+    hookResults.push(...end.results);
+    warnings.push(...end.warnings);
+  } catch (err) {
+    opts.logger?.warn({ jobId: job.id, err: errorMessage(err) }, 'backup run failed unexpectedly');
+    return fail('unknown', `The backup failed unexpectedly: ${errorMessage(err)}.`);
+  } finally {
+    active.leave(token);
+  }
+  const result = finish(outcome);
+  opts.logger?.info({ jobId: job.id, status: result.status, exitCode: result.exitCode, snapshotId: result.snapshotId }, 'backup finished');
+  return result;
+}
+
+async function attemptBackup(opts: RunBackupOptions, clock: Clock, env: Record<string, string>, args: string[], platform: NodeJS.Platform): Promise<Attempt> {
+  const parser = new BackupOutputParser({ onProgress: opts.onProgress });
+  const child = spawnProcess({
+    command: opts.restic.path, args, env, clock, platform,
+    onStdout: (d) => parser.pushStdout(d), onStderr: (d) => parser.pushStderr(d),
+  });
+  const onAbort = () => child.cancel(opts.cancelGraceSeconds ?? 30);
+  if (opts.signal?.aborted) onAbort();
+  else opts.signal?.addEventListener('abort', onAbort, { once: true });
+  const r = await child.done;
+  opts.signal?.removeEventListener('abort', onAbort);
+  parser.end();
+  const parsed = parser.result();
+  const outcome = classifyOutcome({ exitCode: r.exitCode, signal: r.signal, parsed, resticArgs: opts.job.resticArgs, spawnError: r.spawnError });
+  return { parsed, outcome, exitCode: r.exitCode };
+}
