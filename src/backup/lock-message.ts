@@ -34,7 +34,7 @@ export function parseLockMessage(text: string): LockHolder | null {
   };
 }
 
-/** `2.463665123s` -> `2.5s`; `1h2m3.5s` -> `1h2m4s`. */
+/** `2.463665123s` -> `2.5s`, `42.7s` -> `43s`; hours/minutes kept as restic printed them. */
 function shortDuration(go: string): string {
   return go.replace(/(\d+)\.(\d+)s$/, (_, a: string, b: string) => {
     const n = Number(`${a}.${b}`);

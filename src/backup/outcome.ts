@@ -127,5 +127,11 @@ export function classifyOutcome(input: ClassifyInput): Outcome {
   let kind: ErrorKind | null = input.exitCode === 10 ? 'repository_missing' : input.exitCode === 11 ? 'locked' : input.exitCode === 12 ? 'wrong_password' : null;
   kind ??= kindFromText([parsed.exitError?.message ?? '', ...lines].join('\n')) ?? 'unknown';
   const msg = messageFor(kind, parsed.exitError ? [parsed.exitError.message, ...lines] : lines, detail);
-  return { ...base, status: 'failed', errorKind: kind, errorMessage: kind === 'unknown' && input.exitCode !== null ? `${msg} (exit code ${input.exitCode})` : msg };
+  return { ...base, status: 'failed', errorKind: kind, errorMessage: sentence(kind === 'unknown' && input.exitCode !== null ? `${msg.replace(/\.$/, '')} (exit code ${input.exitCode})` : msg) };
+}
+
+/** End a message with a full stop unless it already ends with punctuation. */
+function sentence(s: string): string {
+  const t = s.trim();
+  return /[.!?]$/.test(t) ? t : `${t}.`;
 }
