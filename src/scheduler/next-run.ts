@@ -51,13 +51,8 @@ function buildCron(expr: string, zone: string): Cron {
   });
 }
 
-/**
- * Checks a cron expression: 5 fields (minute hour day-of-month month day-of-week) or 6 with
- * seconds first, or a nickname such as `@daily`; the zone must be a valid IANA name; the
- * expression must fire within MAX_HORIZON_MS (so `0 0 30 2 *` is refused). Returns a one-line
- * reason naming the problem, or null when the expression is usable.
- */
-export function validateCron(expr: string, zone: string): string | null {
+/** Syntax and zone check without the horizon probe; the parsed Cron or a reason. */
+function parseCron(expr: string, zone: string): Cron | string {
   const zoneProblem = validateTimeZone(zone);
   if (zoneProblem) return zoneProblem;
   const trimmed = expr.trim();
@@ -70,18 +65,28 @@ export function validateCron(expr: string, zone: string): string | null {
       return `cron expression "${trimmed}" has ${fields} fields; expected 5 (minute hour day month weekday) or 6 (seconds first)`;
     }
   }
-  let cron: Cron;
   try {
-    cron = buildCron(trimmed, zone);
+    return buildCron(trimmed, zone);
   } catch (err) {
     const msg = err instanceof Error ? err.message.replace(/^CronPattern:\s*/, '') : String(err);
     return `invalid cron expression "${trimmed}": ${msg}`;
   }
+}
+
+/**
+ * Checks a cron expression: 5 fields (minute hour day-of-month month day-of-week) or 6 with
+ * seconds first, or a nickname such as `@daily`; the zone must be a valid IANA name; the
+ * expression must fire within MAX_HORIZON_MS (so `0 0 30 2 *` is refused). Returns a one-line
+ * reason naming the problem, or null when the expression is usable.
+ */
+export function validateCron(expr: string, zone: string): string | null {
+  const parsed = parseCron(expr, zone);
+  if (typeof parsed === 'string') return parsed;
   // Any reference works: a pattern that fires at all fires within 8 years of every instant.
   const probe = new Date(Date.UTC(2000, 0, 1));
-  const next = cron.nextRun(probe);
+  const next = parsed.nextRun(probe);
   if (!next || next.getTime() - probe.getTime() > MAX_HORIZON_MS) {
-    return `cron expression "${trimmed}" never fires (no matching date, e.g. 30 February)`;
+    return `cron expression "${expr.trim()}" never fires (no matching date, e.g. 30 February)`;
   }
   return null;
 }
@@ -97,9 +102,11 @@ function invalid(schedule: ScheduleConfig, reason: string): AppError {
 
 function nextCron(schedule: ScheduleConfig, after: Date, zone: string): Date | null {
   const expr = schedule.cronExpression ?? '';
-  const reason = validateCron(expr, zone);
-  if (reason) throw invalid(schedule, reason);
-  return buildCron(expr.trim(), zone).nextRun(after);
+  const parsed = parseCron(expr, zone);
+  if (typeof parsed === 'string') throw invalid(schedule, parsed);
+  const next = parsed.nextRun(after);
+  if (!next) throw invalid(schedule, validateCron(expr, zone) ?? `cron "${expr}" has no next run`);
+  return next;
 }
 
 function nextInterval(schedule: ScheduleConfig, after: Date, lastRunAt: Date | null | undefined): Date {
