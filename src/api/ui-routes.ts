@@ -1,0 +1,69 @@
+/**
+ * The web UI's files (src/ui/static: index.html, styles.css, *.js ES modules): read once when the
+ * server is created (they are small and fixed), served from memory. `GET /` is the page; other
+ * files are under `/ui/{file}` with names limited to [a-z0-9-]+.(js|css|svg).
+ */
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
+import { AppError } from '../errors.js';
+import { defineRoute, type RouteDef } from './route-table.js';
+
+const TYPES: Readonly<Record<string, string>> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.svg': 'image/svg+xml',
+};
+const FILE_RE = /^[a-z0-9-]+\.(js|css|svg)$/;
+
+/**
+ * The UI folder: `src/ui/static` beside this module when run from source, or from `dist/api`
+ * (the package ships src/ui/static). Returns null when none exists.
+ */
+export function defaultStaticDir(): string | null {
+  const here = path.dirname(fileURLToPath(import.meta.url));
+  for (const c of [path.resolve(here, '../ui/static'), path.resolve(here, '../../src/ui/static')]) {
+    if (existsSync(path.join(c, 'index.html'))) return c;
+  }
+  return null;
+}
+
+/** Loads the UI files of `dir` (index.html and FILE_RE names; at most 50 files of 1 MiB). */
+export function loadUiFiles(dir: string | null): Map<string, { type: string; body: Buffer }> {
+  const files = new Map<string, { type: string; body: Buffer }>();
+  if (!dir || !existsSync(dir)) return files;
+  for (const name of readdirSync(dir).slice(0, 200)) {
+    if (name !== 'index.html' && !FILE_RE.test(name)) continue;
+    const body = readFileSync(path.join(dir, name));
+    if (body.length > 1024 * 1024 || files.size >= 50) continue;
+    files.set(name, { type: TYPES[path.extname(name)] ?? 'application/octet-stream', body });
+  }
+  return files;
+}
+
+/** Routes serving the UI (public: the page must load to ask for a token). */
+export function uiRoutes(files: Map<string, { type: string; body: Buffer }>): RouteDef[] {
+  return [
+    defineRoute({
+      method: 'GET', url: '/', summary: 'The web UI', public: true,
+      responses: { 200: { description: 'index.html', contentType: 'text/html' }, 404: { description: 'UI files not installed' } },
+      handler: async ({ reply }) => {
+        const f = files.get('index.html');
+        if (!f) throw new AppError('NOT_FOUND', 'the web UI files are not installed');
+        return reply.type(f.type).header('cache-control', 'no-cache').send(f.body);
+      },
+    }),
+    defineRoute({
+      method: 'GET', url: '/ui/:file', summary: 'Scripts and styles of the web UI', public: true,
+      params: z.strictObject({ file: z.string().max(64) }),
+      responses: { 200: { description: 'the file', contentType: 'text/javascript' }, 404: { description: 'no such file' } },
+      handler: async ({ params, reply }) => {
+        const f = FILE_RE.test(params.file) ? files.get(params.file) : undefined;
+        if (!f) throw new AppError('NOT_FOUND', `no UI file ${JSON.stringify(params.file)}`);
+        return reply.type(f.type).header('cache-control', 'no-cache').send(f.body);
+      },
+    }),
+  ];
+}
