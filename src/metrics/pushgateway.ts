@@ -6,13 +6,14 @@
  *   or renamed job vanish on the next push; Pushgateway README, "PUT method").
  * - Any 2xx is success (200; 202 with --push.disable-consistency-check; 204 from proxies).
  * - Each request is bounded by `timeoutSeconds` (AbortSignal.timeout), including a gateway that
- *   accepts the connection and never answers; the response body is read at most 4 KiB.
+ *   accepts the connection and never answers (push-http.ts).
  * - pushSoon() never waits: at most one push in flight plus one pending (later calls coalesce).
  * - Failures are logged once per outage: warn on the first, debug after, info on recovery.
  */
 import type { Clock } from '../clock.js';
 import { systemClock } from '../clock.js';
 import { deviceGroupTarget, type GroupTarget } from './pushgateway-url.js';
+import { describeError, sendToGateway, type PushResult } from './push-http.js';
 
 /** The logger calls the pusher makes (a pino Logger fits). */
 export interface PushLogger {
@@ -45,9 +46,6 @@ export interface PushState {
   /** Failures since the last success (0 when healthy). */
   consecutiveFailures: number;
 }
-
-const CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
-const MAX_RESPONSE_BYTES = 4096;
 
 /** Pushgateway client of one device. Construction throws AppError CONFIG_INVALID for a bad URL. */
 export class PushgatewayPusher {
@@ -90,9 +88,11 @@ export class PushgatewayPusher {
       this.pending = true;
       return;
     }
-    this.inFlight = this.loop().finally(() => {
-      this.inFlight = null;
-    });
+    this.inFlight = this.loop()
+      .catch(() => {}) // only a throwing logger gets here; never an unhandled rejection
+      .finally(() => {
+        this.inFlight = null;
+      });
   }
 
   /** Resolves when no push is in flight or pending (each push is bounded by the timeout). */
@@ -154,34 +154,34 @@ export class PushgatewayPusher {
     await Promise.resolve(); // the caller of pushSoon() continues before any work is done
     do {
       this.pending = false;
-      let r: { ok: true } | { ok: false; error: string };
+      let r: PushResult;
       try {
-        r = await this.request('PUT', await this.opts.getBody());
+        r = await this.request('PUT', await this.bodyWithin(this.timeoutMs));
       } catch (err) {
-        r = { ok: false, error: `building the metrics failed: ${describe(err)}` };
+        r = { ok: false, error: `building the metrics failed: ${describeError(err)}` };
       }
       this.note(r);
     } while (this.pending && !this.stopped);
   }
 
-  private async request(method: 'PUT' | 'DELETE', body: string | undefined, abortOnStop = true): Promise<{ ok: true } | { ok: false; error: string }> {
-    const timeout = AbortSignal.timeout(this.timeoutMs);
-    const signal = abortOnStop ? AbortSignal.any([timeout, this.stopAbort.signal]) : timeout;
+  /** getBody(), bounded: a collector that never resolves must not stall every later push. */
+  private async bodyWithin(ms: number): Promise<string> {
+    let cancel: () => void = () => {};
+    const late = new Promise<never>((_, reject) => {
+      cancel = this.clock.setTimer(() => reject(new Error(`no body within ${ms / 1000} s`)), ms);
+    });
     try {
-      const headers: Record<string, string> = { ...this.target.headers };
-      if (body !== undefined) headers['content-type'] = CONTENT_TYPE;
-      const res = await fetch(this.target.url, { method, headers, body, signal, redirect: 'error' });
-      const text = await readSnippet(res);
-      if (res.status >= 200 && res.status < 300) return { ok: true };
-      return { ok: false, error: `HTTP ${res.status}${text ? `: ${text.trim().slice(0, 300)}` : ''}` };
-    } catch (err) {
-      if (timeout.aborted) return { ok: false, error: `no answer within ${this.timeoutMs / 1000} s` };
-      if (signal.aborted) return { ok: false, error: 'aborted: pusher stopped' };
-      return { ok: false, error: describe(err) };
+      return await Promise.race([this.opts.getBody(), late]);
+    } finally {
+      cancel();
     }
   }
 
-  private note(r: { ok: true } | { ok: false; error: string }): void {
+  private request(method: 'PUT' | 'DELETE', body: string | undefined, abortOnStop = true): Promise<PushResult> {
+    return sendToGateway(this.target, method, body, this.timeoutMs, abortOnStop ? this.stopAbort.signal : null);
+  }
+
+  private note(r: PushResult): void {
     const log = this.opts.logger;
     if (r.ok) {
       if (this.outageSince !== null) {
@@ -203,33 +203,6 @@ export class PushgatewayPusher {
       log.debug({ url: this.groupUrl, error: r.error, failedAttempts: this.st.consecutiveFailures }, 'Pushgateway push failed again');
     }
   }
-}
-
-/** Read at most MAX_RESPONSE_BYTES of the body as text and drop the rest. */
-async function readSnippet(res: Response): Promise<string> {
-  if (!res.body) return '';
-  const reader = res.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  while (size < MAX_RESPONSE_BYTES) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    chunks.push(value);
-    size += value.byteLength;
-  }
-  await reader.cancel().catch(() => {});
-  return Buffer.concat(chunks).subarray(0, MAX_RESPONSE_BYTES).toString('utf8');
-}
-
-/** `fetch failed` hides the reason in `cause` (ECONNREFUSED, ENOTFOUND, ...). */
-function describe(err: unknown): string {
-  if (err instanceof Error) {
-    const cause = (err as { cause?: { code?: unknown; message?: unknown } }).cause;
-    if (cause && typeof cause.code === 'string') return `${err.message} (${cause.code})`;
-    if (cause && typeof cause.message === 'string') return `${err.message}: ${cause.message}`;
-    return err.message;
-  }
-  return String(err);
 }
 
 function clamp(v: number, min: number, max: number): number {
