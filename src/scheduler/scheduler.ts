@@ -9,15 +9,18 @@ import type { Clock } from '../clock.js';
 import { agentSettings, type AgentSettings, type DeviceConfig, type JobConfig } from '../config/device-config.js';
 import { AppError, errorMessage } from '../errors.js';
 import {
-  computeDue, configLastRunAt, dueAfterBackwardJump, initialDue, newJobState, nextRegularDue, nextRegularSchedule,
+  computeDue, configLastRunAt, dueAfterBackwardJump, initialDue, newJobState, nextRegularDue,
   type JobState, type ScheduleState,
 } from './job-state.js';
 import { decideJobRun } from './missed.js';
 import { RunQueue, type RunRequest } from './queue.js';
+import { buildStatus, type JobScheduleStatus } from './status.js';
 import { diffDeviceConfig, sameScheduleTiming, type ConfigChange } from './reload-diff.js';
 import { retryDecision } from './retry.js';
-import { silentLogger, type ExecuteFn, type SchedulerLogger, type TriggeredBy } from './types.js';
+import { silentLogger, type ExecuteFn, type SchedulerLogger } from './types.js';
 import { wallClockJump, type ClockReading } from './wall-clock.js';
+
+export type { JobScheduleStatus } from './status.js';
 
 export interface SchedulerOptions {
   clock: Clock;
@@ -36,25 +39,6 @@ export type TriggerResult =
   | { state: 'started' | 'queued'; position: number }
   | { state: 'already_running' }
   | { state: 'already_queued'; position: number };
-
-/** What the scheduler knows about one job, for /status. */
-export interface JobScheduleStatus {
-  jobId: string;
-  jobName: string;
-  enabled: boolean;
-  /** The earliest next regular run, or null (no active schedule). */
-  nextRunAt: Date | null;
-  nextScheduleId: number | null;
-  running: boolean;
-  runningSince: Date | null;
-  runningTriggeredBy: TriggeredBy | null;
-  queued: boolean;
-  queuePosition: number | null;
-  retryAt: Date | null;
-  retryAttemptsMade: number;
-  /** Schedules whose next run cannot be computed, with the reason. */
-  scheduleErrors: Array<{ scheduleId: number; error: string }>;
-}
 
 export class Scheduler {
   private readonly clock: Clock;
@@ -78,7 +62,14 @@ export class Scheduler {
     this.clock = opts.clock;
     this.localZone = opts.localZone;
     this.execute = opts.execute;
-    this.onNextRun = opts.onNextRunComputed ?? (() => undefined);
+    const notify = opts.onNextRunComputed ?? (() => undefined);
+    this.onNextRun = (id, at) => {
+      try {
+        notify(id, at);
+      } catch (err) {
+        this.log.error({ scheduleId: id, err: errorMessage(err) }, 'onNextRunComputed failed');
+      }
+    };
     this.log = opts.logger ?? silentLogger;
     this.maxDelay = Math.min(Math.max(1, opts.maxTimerDelayMs ?? 60_000), 2 ** 31 - 1);
   }
@@ -193,23 +184,7 @@ export class Scheduler {
 
   /** Per job: next run, running, queued, retry, schedule errors; sorted by job name. */
   status(): JobScheduleStatus[] {
-    const out: JobScheduleStatus[] = [];
-    for (const state of this.jobs.values()) {
-      const next = nextRegularDue(state);
-      const req = this.queue.runningRequest(state.job.id);
-      const pos = this.queue.positionOf(state.job.id);
-      out.push({
-        jobId: state.job.id, jobName: state.job.name, enabled: state.job.enabled,
-        nextRunAt: next === null ? null : new Date(next), nextScheduleId: nextRegularSchedule(state),
-        running: req !== null, runningSince: state.runningSince === null ? null : new Date(state.runningSince),
-        runningTriggeredBy: req ? req.triggeredBy : null, queued: pos !== null, queuePosition: pos,
-        retryAt: state.retry.retryAt === null ? null : new Date(state.retry.retryAt),
-        retryAttemptsMade: state.retry.attemptsMade,
-        scheduleErrors: [...state.schedules.values()].filter((s) => s.error !== null)
-          .map((s) => ({ scheduleId: s.schedule.id, error: s.error ?? '' })),
-      });
-    }
-    return out.sort((a, b) => a.jobName.localeCompare(b.jobName));
+    return buildStatus(this.jobs.values(), this.queue);
   }
 
   private tick(): void {
