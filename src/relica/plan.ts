@@ -24,6 +24,9 @@ export interface PlanOptions {
 /** The state file's version this importer was written against (`cache_header.cache_version`). */
 export const KNOWN_CACHE_VERSION = 3;
 
+/** Characters sh or cmd.exe give a meaning that Relica's shell-less hook runner did not. */
+const SHELL_SPECIAL = /[$`|&;<>*?~%!(){}[\]#]/;
+
 /** Go's zero time (`0001-01-01T00:00:00Z`) means "never" in Relica's files. */
 function instant(ts: string | null | undefined): string | null {
   if (ts === null || ts === undefined || ts.startsWith('0001-01-01')) return null;
@@ -71,6 +74,12 @@ function planJob(state: RelicaState, b: RelicaBackup, origin: RelicaOrigin, dest
   if (inProgress) {
     warnings.push(`${b.name}: Relica shows a backup to "${inProgress.d.name}" in progress since ${inProgress.x.in_progress}; ` +
       'stop Relica before the first rbackup2 backup (if restic then reports a stale lock, run "restic unlock")');
+  }
+  for (const h of b.hooks ?? []) {
+    if (SHELL_SPECIAL.test(h.command)) {
+      warnings.push(`${b.name}: hook "${h.command}" has characters a shell interprets; Relica ran hooks without a shell, ` +
+        'rbackup2 runs them through the system shell: check the command');
+    }
   }
   return {
     id: b.id.toLowerCase(),

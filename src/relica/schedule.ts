@@ -9,6 +9,10 @@
  * a restricted day-of-week with OR, so when both are set the day-of-week field is written with
  * croner's `+` prefix (OCPS 1.4 AND modifier, understood by the scheduler's croner 11) and a
  * warning says the expression is not portable POSIX cron.
+ * Relica runs a backup set for a day the month lacks (the 30th in February) on that month's last
+ * day (relicabackup.com/docs/backup-schedules); cron would skip the month, so days 29-31 add
+ * croner's `L` (last day of the month): exact for 31, and for 29/30 a warning says longer months
+ * then also run on their last day (one extra backup rather than a missed month).
  */
 import type { RelicaSchedule } from './state-schema.js';
 
@@ -27,6 +31,19 @@ export interface ScheduleConversion {
   schedules: CronFromRelica[];
   /** Things the user should know (duplicates dropped, AND modifier used, no times given). */
   warnings: string[];
+}
+
+/** The day-of-month field: `*`, or the days ascending, with 31 written as `L` and L added after 29/30. */
+function dayOfMonthField(days: readonly number[], label: string, warnings: string[]): string {
+  if (days.length === 0) return '*';
+  const distinct = [...new Set(days)].sort((a, b) => a - b);
+  if ((distinct.at(-1) ?? 0) < 29) return distinct.join(',');
+  const short = distinct.filter((d) => d === 29 || d === 30);
+  if (short.length > 0) {
+    warnings.push(`${label}: Relica runs day ${short.join(', ')} on the last day of shorter months; the cron adds L (last day), ` +
+      'so longer months also get a run on their last day');
+  }
+  return [...distinct.filter((d) => d < 31), 'L'].join(',');
 }
 
 /** A cron list field: `*` for an empty list, else the distinct values ascending, comma-joined. */
@@ -48,7 +65,7 @@ export function relicaScheduleToCron(schedule: RelicaSchedule, label: string): S
     warnings.push(`${label}: scheduled in Relica but with no time of day; imported without a schedule (run it manually or add one)`);
     return { schedules: [], warnings };
   }
-  const dom = field(schedule.days_of_month);
+  const dom = dayOfMonthField(schedule.days_of_month, label, warnings);
   const month = field(schedule.months_of_year);
   // every weekday listed is no restriction (and must not turn a day-of-month list into AND)
   let dow = new Set(schedule.days_of_week).size === 7 ? '*' : field(schedule.days_of_week);

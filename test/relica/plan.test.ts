@@ -93,6 +93,13 @@ describe('Relica import plan', () => {
     expect(start.jobs[0]?.hooks[0]).toMatchObject({ timing: 'start', onError: 'continue' });
   });
 
+  it('warns when a hook relied on Relica running it without a shell', () => {
+    const plan = planImport(loadSample((j) => { j.read_only.backups[0].hooks[0].command = 'pg_dump --file=$HOME/dump.sql db'; }), 'device1');
+    expect(plan.warnings).toContain('device1/Dokumenty: hook "pg_dump --file=$HOME/dump.sql db" has characters a shell interprets; ' +
+      'Relica ran hooks without a shell, rbackup2 runs them through the system shell: check the command');
+    expect(planImport(loadSample(), 'cloud').warnings).toEqual([]);
+  });
+
   it('warns about a Relica backup still in progress', () => {
     expect(planImport(loadSample(), 'device4').warnings.some((w) => w.startsWith('device4/Dokumenty: Relica shows a backup to "Cloud" in progress since 2025-12-15T17:31:09.018839Z'))).toBe(true);
   });

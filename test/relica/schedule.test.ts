@@ -33,6 +33,16 @@ describe('Relica schedule to cron', () => {
     expect(conv({ times_of_day: ['01:15'], days_of_month: [15, 1], months_of_year: [12, 6] }).schedules[0]?.cron).toBe('15 1 1,15 6,12 *');
   });
 
+  it('runs day 29-31 backups on the last day of shorter months, as Relica does (croner L)', () => {
+    const d31 = conv({ times_of_day: ['03:00'], days_of_month: [31] });
+    expect(d31).toEqual({ schedules: [{ cron: '0 3 L * *', timeOfDay: '03:00', catchUp: true }], warnings: [] });
+    const d30 = conv({ times_of_day: ['03:00'], days_of_month: [30, 1] });
+    expect(d30.schedules[0]?.cron).toBe('0 3 1,30,L * *');
+    expect(d30.warnings).toEqual(['dev/job: Relica runs day 30 on the last day of shorter months; the cron adds L (last day), so longer months also get a run on their last day']);
+    const runs = nextRunTimes(cronSchedule('0 3 1,30,L * *'), new Date('2025-02-01T12:00:00Z'), 4, { localZone: 'UTC' });
+    expect(runs.map((d) => d.toISOString().slice(0, 10))).toEqual(['2025-02-28', '2025-03-01', '2025-03-30', '2025-03-31']);
+  });
+
   it('maps flexible to catch-up and gives no schedule when not scheduled', () => {
     expect(conv({ times_of_day: ['12:00'], flexible: false }).schedules[0]?.catchUp).toBe(false);
     expect(conv({ scheduled: false, times_of_day: ['12:00'] })).toEqual({ schedules: [], warnings: [] });
