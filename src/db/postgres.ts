@@ -1,0 +1,150 @@
+/**
+ * The Database over a PostgreSQL server: a small `pg` pool with connect, query and statement
+ * time-outs and TCP keep-alive (case C19), error handlers on the pool and on every checked-out
+ * client so an `error` event never crashes the process, failed clients discarded (never reused),
+ * and one dedicated LISTEN connection (pg-listener.ts).
+ */
+import pg from 'pg';
+import type { ConnectionOptions } from 'node:tls';
+import { AppError, errorMessage } from '../errors.js';
+import { backoffDelayMs, sleep } from './backoff.js';
+import type { Database, Queryable, QueryResult } from './database.js';
+import { classifyConnectError, isTransientConnectError, wrapQueryError } from './db-errors.js';
+import { PgListener } from './pg-listener.js';
+import { resolveConnectFields, sslCandidates, type PgConnectFields, type PostgresOptions } from './pg-options.js';
+
+export type { PostgresOptions } from './pg-options.js';
+
+/** A TLS attempt that failed because of TLS itself, so the next candidate (plain or TLS) may work. */
+function isTlsNegotiationError(err: unknown): boolean {
+  const msg = errorMessage(err);
+  return /does not support SSL|no encryption|SSL off|SSL connection is required/i.test(msg);
+}
+
+async function probe(config: pg.ClientConfig): Promise<void> {
+  const client = new pg.Client(config);
+  client.on('error', () => undefined);
+  try {
+    await client.connect();
+    await client.query('SELECT 1');
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+/**
+ * Find the `ssl` setting that connects (see pg-options.ts for allow/prefer), retrying transient
+ * failures with bounded exponential back-off. Throws AppError DB_CONNECT (one line, no password).
+ */
+async function connectWithRetry(base: pg.ClientConfig, fields: PgConnectFields, opts: PostgresOptions): Promise<false | ConnectionOptions> {
+  const attempts = Math.max(1, opts.connectAttempts ?? 5);
+  const candidates = sslCandidates(fields.sslMode, fields.host);
+  let lastErr: unknown;
+  for (let attempt = 0; attempt < attempts; attempt++) {
+    for (const ssl of candidates) {
+      try {
+        await probe({ ...base, ssl });
+        return ssl;
+      } catch (err) {
+        lastErr = err;
+        if (!(candidates.length > 1 && isTlsNegotiationError(err))) break;
+      }
+    }
+    if (!isTransientConnectError(lastErr) || attempt === attempts - 1) break;
+    const delay = backoffDelayMs(attempt, 250, opts.maxRetryDelayMs ?? 10_000);
+    opts.logger?.warn({ attempt: attempt + 1, delayMs: delay, err: classifyConnectError(lastErr, fields, fields.password).message }, 'database connection failed; retrying');
+    await sleep(delay);
+  }
+  throw classifyConnectError(lastErr, fields, fields.password);
+}
+
+function toResult<T>(res: pg.QueryResult): QueryResult<T> {
+  return { rows: res.rows as T[], rowCount: res.rowCount ?? res.rows.length };
+}
+
+/**
+ * Open a pool against PostgreSQL and check that it connects.
+ * Throws AppError DB_CONNECT naming the target (`user@host:port/db`) and the cause: refused or
+ * unreachable host, time-out, bad password (28P01), no access (28000), database missing (3D000),
+ * TLS refused or certificate untrusted. Transient failures are retried `connectAttempts` times.
+ */
+export async function openPostgres(opts: PostgresOptions): Promise<Database> {
+  let fields: PgConnectFields;
+  try {
+    fields = resolveConnectFields(opts);
+  } catch (err) {
+    throw new AppError('DB_CONNECT', errorMessage(err));
+  }
+  const queryTimeout = opts.queryTimeoutMs ?? 30_000;
+  const base: pg.ClientConfig = {
+    host: fields.host, port: fields.port, user: fields.user, database: fields.database,
+    ...(fields.password !== undefined ? { password: fields.password } : {}),
+    connectionTimeoutMillis: opts.connectTimeoutMs ?? 10_000,
+    query_timeout: queryTimeout,
+    statement_timeout: queryTimeout,
+    keepAlive: true,
+    keepAliveInitialDelayMillis: 10_000,
+    application_name: opts.applicationName ?? 'rbackup2',
+  };
+  const ssl = await connectWithRetry(base, fields, opts);
+  const config: pg.ClientConfig = { ...base, ssl };
+  const pool = new pg.Pool({ ...config, max: opts.poolMax ?? 4, idleTimeoutMillis: 30_000, allowExitOnIdle: true });
+  pool.on('error', (err) => opts.logger?.warn({ err: errorMessage(err) }, 'idle database connection failed; discarded'));
+  const listener = new PgListener({ clientConfig: config, heartbeatMs: opts.heartbeatMs ?? 30_000, maxRetryDelayMs: opts.maxRetryDelayMs ?? 10_000, ...(opts.logger ? { logger: opts.logger } : {}) });
+  let closed = false;
+
+  const query = async <T>(sql: string, params?: readonly unknown[]): Promise<QueryResult<T>> => {
+    try {
+      return toResult<T>(await pool.query(sql, params as unknown[] | undefined));
+    } catch (err) {
+      throw wrapQueryError(err, sql);
+    }
+  };
+
+  return {
+    kind: 'postgres',
+    query,
+    async transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
+      let client: pg.PoolClient;
+      try {
+        client = await pool.connect();
+      } catch (err) {
+        throw wrapQueryError(err, 'BEGIN');
+      }
+      let broken: Error | undefined;
+      const onError = (err: Error) => {
+        broken = err;
+        opts.logger?.warn({ err: errorMessage(err) }, 'database connection failed during a transaction');
+      };
+      client.on('error', onError);
+      const tx: Queryable = {
+        async query<R>(sql: string, params?: readonly unknown[]) {
+          try {
+            return toResult<R>(await client.query(sql, params as unknown[] | undefined));
+          } catch (err) {
+            throw wrapQueryError(err, sql);
+          }
+        },
+      };
+      try {
+        await tx.query('BEGIN');
+        const out = await fn(tx);
+        await tx.query('COMMIT');
+        return out;
+      } catch (err) {
+        await client.query('ROLLBACK').catch((e: unknown) => { broken ??= e instanceof Error ? e : new Error(String(e)); });
+        throw err;
+      } finally {
+        client.release(broken ?? undefined);
+        client.removeListener('error', onError);
+      }
+    },
+    listen: (channel, onNotify) => listener.listen(channel, onNotify).catch((err: unknown) => { throw wrapQueryError(err, 'LISTEN'); }),
+    async close() {
+      if (closed) return;
+      closed = true;
+      await listener.close();
+      await pool.end();
+    },
+  };
+}
