@@ -54,15 +54,16 @@ export async function syncSchedules(tx: Queryable, jobId: string, planned: reado
                             THEN $3::timestamptz ELSE last_run_at END,
          updated_at = now()
        WHERE id = $1 AND (catch_up IS DISTINCT FROM $2
-         OR ($3::timestamptz IS NOT NULL AND (last_run_at IS NULL OR last_run_at < $3::timestamptz)))`,
+         OR ($3::timestamptz IS NOT NULL AND (last_run_at IS NULL OR last_run_at < $3::timestamptz)))
+       RETURNING id`,
       [row.id, s.catchUp, s.lastRunAt],
     );
-    if (res.rowCount > 0) counts.updated++;
+    if (res.rows.length > 0) counts.updated++;
     else counts.unchanged++;
   }
   if (existing.length > 0) {
-    const res = await tx.query('DELETE FROM schedules WHERE id = ANY($1::int[])', [existing.map((r) => r.id)]);
-    counts.deleted += res.rowCount;
+    const res = await tx.query('DELETE FROM schedules WHERE id = ANY($1::int[]) RETURNING id', [existing.map((r) => r.id)]);
+    counts.deleted += res.rows.length;
   }
   return counts;
 }

@@ -39,16 +39,16 @@ async function upsertDevice(tx: Queryable, plan: ImportPlan): Promise<Outcome> {
   const ins = await tx.query(
     `INSERT INTO devices (id, name, platform, enabled, metadata, created_at, updated_at)
      VALUES ($1, $2, $3, true, jsonb_build_object('relica', $4::jsonb), now(), now())
-     ON CONFLICT (id) DO NOTHING`,
+     ON CONFLICT (id) DO NOTHING RETURNING id`,
     [plan.device.id, plan.device.name, plan.device.platform, relica],
   );
-  if (ins.rowCount > 0) return 'created';
+  if (ins.rows.length > 0) return 'created';
   const upd = await tx.query(
     `UPDATE devices SET metadata = coalesce(metadata, '{}'::jsonb) || jsonb_build_object('relica', $2::jsonb), updated_at = now()
-     WHERE id = $1 AND (metadata->'relica') IS DISTINCT FROM $2::jsonb`,
+     WHERE id = $1 AND (metadata->'relica') IS DISTINCT FROM $2::jsonb RETURNING id`,
     [plan.device.id, relica],
   );
-  return upd.rowCount > 0 ? 'updated' : 'unchanged';
+  return upd.rows.length > 0 ? 'updated' : 'unchanged';
 }
 
 /** The repository id the jobs get (null = the repository_url setting), and what was written. */
@@ -56,7 +56,7 @@ async function resolveRepository(tx: Queryable, plan: ImportPlan): Promise<{ id:
   const r: PlannedRepository = plan.repository;
   if (r.kind === 'new') {
     const clash = await tx.query<{ id: string }>('SELECT id FROM repositories WHERE name = $1 AND id <> $2::uuid', [r.name, r.id]);
-    if (clash.rowCount > 0) throw new AppError('CONFLICT', `a repository named "${r.name}" already exists with id ${clash.rows[0]?.id}; rename it first`);
+    if (clash.rows.length > 0) throw new AppError('CONFLICT', `a repository named "${r.name}" already exists with id ${clash.rows[0]?.id}; rename it first`);
     const pw = r.password;
     const res = await tx.query<{ inserted: boolean }>(
       `INSERT INTO repositories (id, name, url, password, password_file, password_command, created_at, updated_at)
@@ -68,11 +68,11 @@ async function resolveRepository(tx: Queryable, plan: ImportPlan): Promise<{ id:
        RETURNING (xmax = 0) AS inserted`,
       [r.id, r.name, r.url, pw.kind === 'value' ? pw.password : null, pw.kind === 'file' ? pw.path : null, pw.kind === 'command' ? pw.command : null],
     );
-    return { id: r.id, set: true, outcome: res.rowCount === 0 ? 'unchanged' : res.rows[0]?.inserted ? 'created' : 'updated' };
+    return { id: r.id, set: true, outcome: res.rows.length === 0 ? 'unchanged' : res.rows[0]?.inserted ? 'created' : 'updated' };
   }
   if (r.destinationId !== null) {
     const earlier = await tx.query('SELECT 1 FROM repositories WHERE id = $1::uuid', [r.destinationId]);
-    if (earlier.rowCount > 0) return { id: r.destinationId, set: false, outcome: null };
+    if (earlier.rows.length > 0) return { id: r.destinationId, set: false, outcome: null };
   }
   const urls = await tx.query<{ device_id: string | null; value: string | null }>(
     "SELECT device_id, value FROM settings WHERE key = 'repository_url' AND (device_id IS NULL OR device_id = $1)",
@@ -82,7 +82,7 @@ async function resolveRepository(tx: Queryable, plan: ImportPlan): Promise<{ id:
   if ((own?.value ?? '').trim() !== '') return { id: null, set: false, outcome: null };
   const ids = plan.jobs.map((j) => j.id);
   const covered = await tx.query('SELECT 1 FROM backup_jobs WHERE id = ANY($1::uuid[]) AND repository_id IS NOT NULL', [ids]);
-  if (ids.length > 0 && covered.rowCount === ids.length) return { id: null, set: false, outcome: null };
+  if (ids.length > 0 && covered.rows.length === ids.length) return { id: null, set: false, outcome: null };
   throw new AppError('INVALID_INPUT',
     `no restic repository is configured for device "${plan.device.name}": pass --repository-url with --password-file, ` +
     '--password-command or the password prompt (the Relica destination is described in the dry-run under "Not carried over"), ' +
@@ -91,11 +91,11 @@ async function resolveRepository(tx: Queryable, plan: ImportPlan): Promise<{ id:
 
 async function upsertJob(tx: Queryable, plan: ImportPlan, job: PlannedJob, repo: { id: string | null; set: boolean }): Promise<Outcome> {
   const sameName = await tx.query<{ id: string }>('SELECT id FROM backup_jobs WHERE device_id = $1 AND name = $2 AND id <> $3::uuid', [plan.device.id, job.name, job.id]);
-  if (sameName.rowCount > 0) {
+  if (sameName.rows.length > 0) {
     throw new AppError('CONFLICT', `job name "${job.name}" is already used on device ${plan.device.id} by job ${sameName.rows[0]?.id}; rename or remove that job first`);
   }
   const other = await tx.query<{ device_id: string }>('SELECT device_id FROM backup_jobs WHERE id = $1::uuid AND device_id <> $2', [job.id, plan.device.id]);
-  if (other.rowCount > 0) {
+  if (other.rows.length > 0) {
     throw new AppError('CONFLICT', `job ${job.id} ("${job.name}") already belongs to device ${other.rows[0]?.device_id}; it is not moved`);
   }
   const relica = JSON.stringify(job.relica);
@@ -118,7 +118,7 @@ async function upsertJob(tx: Queryable, plan: ImportPlan, job: PlannedJob, repo:
     [job.id, plan.device.id, job.name, job.sourcePaths, job.excludePatterns, job.tags, repo.id, relica,
       job.originName, job.originId, job.accountId, repo.set],
   );
-  return res.rowCount === 0 ? 'unchanged' : res.rows[0]?.inserted ? 'created' : 'updated';
+  return res.rows.length === 0 ? 'unchanged' : res.rows[0]?.inserted ? 'created' : 'updated';
 }
 
 function addChildren(result: ApplyResult, kind: 'schedules' | 'hooks', c: ChildCounts): void {
