@@ -1,0 +1,75 @@
+// DOM and formatting helpers. Everything is built with createElement/textContent (never innerHTML
+// with data), so names and paths from the config cannot inject markup.
+
+/** el('div', {class: 'x', dataset: {testid: 'y'}}, child, 'text') */
+export function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (v === undefined || v === null || v === false) continue;
+    if (k === 'dataset') Object.assign(node.dataset, v);
+    else if (k === 'onclick') node.addEventListener('click', v);
+    else if (k === 'class') node.className = v;
+    else if (k in node && typeof v !== 'string') node[k] = v;
+    else node.setAttribute(k, v === true ? '' : String(v));
+  }
+  for (const c of children.flat()) if (c !== null && c !== undefined && c !== false) node.append(c instanceof window.Node ? c : String(c));
+  return node;
+}
+
+export const $ = (id) => document.getElementById(id);
+
+/** 1536 -> "1.5 KiB" (binary units, as restic prints). */
+export function formatBytes(n) {
+  if (n === null || n === undefined || !Number.isFinite(n)) return '–';
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
+  let v = n;
+  let i = 0;
+  while (v >= 1024 && i < units.length - 1) { v /= 1024; i += 1; }
+  return `${v >= 10 || i === 0 ? Math.round(v) : v.toFixed(1)} ${units[i]}`;
+}
+
+/** 3725 -> "1 h 2 min" */
+export function formatDuration(s) {
+  if (s === null || s === undefined || !Number.isFinite(s)) return '–';
+  if (s < 60) return `${Math.round(s)} s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m} min ${Math.round(s % 60)} s`;
+  const h = Math.floor(m / 60);
+  if (h < 48) return `${h} h ${m % 60} min`;
+  return `${Math.floor(h / 24)} days`;
+}
+
+/** An ISO time as local date and time; '–' for null. */
+export function formatTime(iso) {
+  if (!iso) return '–';
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return '–';
+  return d.toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' });
+}
+
+/** "in 3 h" / "5 min ago" next to an absolute time. */
+export function formatRelative(iso, now = Date.now()) {
+  if (!iso) return '';
+  const diff = (new Date(iso).getTime() - now) / 1000;
+  const text = formatDuration(Math.abs(diff));
+  return diff >= 0 ? `in ${text}` : `${text} ago`;
+}
+
+/** The CSS status class of a run status (never run = 'never'). */
+export function statusClass(status) {
+  return `st-${status ?? 'never'}`;
+}
+
+export function statusLabel(status) {
+  return status ? status.charAt(0).toUpperCase() + status.slice(1) : 'Never run';
+}
+
+/** Opens a <dialog> modally (inert background, Escape closes) and returns focus afterwards. */
+export function openDialog(dialog) {
+  const back = document.activeElement;
+  dialog.addEventListener('close', () => { if (back instanceof HTMLElement) back.focus(); }, { once: true });
+  for (const b of dialog.querySelectorAll('[data-close]')) b.onclick = () => dialog.close();
+  dialog.showModal();
+  const first = dialog.querySelector('input, select, textarea, button');
+  if (first) first.focus();
+}
