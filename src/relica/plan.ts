@@ -124,8 +124,10 @@ export function planImport(loaded: LoadedRelicaState, originSelector: string, op
     warnings.push(`state file cache_version is ${version}; this importer knows version ${KNOWN_CACHE_VERSION}: check the plan carefully`);
   }
   const self = state.read_only.self;
-  if (self !== undefined && self.id.toLowerCase() !== originId) {
-    warnings.push(`this state file belongs to origin "${self.name}"; Relica records last backup times only for that origin, so "${origin.name}" gets none`);
+  const done = state.local?.last_backups_done ?? {};
+  if (self !== undefined && self.id.toLowerCase() !== originId && mine.length > 0 && !mine.some((b) => done[b.id] !== undefined)) {
+    warnings.push(`this state file belongs to origin "${self.name}" and has no last backup times for "${origin.name}"; ` +
+      'import each computer from its own state file to carry them over');
   }
   if (mine.length === 0) warnings.push(`Relica origin "${origin.name}" has no backups`);
   if (destIds.length > 1) {

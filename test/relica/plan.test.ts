@@ -81,7 +81,7 @@ describe('Relica import plan', () => {
     expect(cloud.warnings).toEqual([]);
     const d1 = planImport(loadSample(), 'device1');
     expect(d1.device.platform).toBeNull();
-    expect(d1.warnings).toContain('this state file belongs to origin "cloud"; Relica records last backup times only for that origin, so "device1" gets none');
+    expect(d1.warnings).toContain('this state file belongs to origin "cloud" and has no last backup times for "device1"; import each computer from its own state file to carry them over');
   });
 
   it('maps scheduled: false to a job without schedule and hooks to timing/on_error', () => {
