@@ -82,6 +82,14 @@ describe('web UI', () => {
   it('edits a schedule with a live cron preview and field errors; the change is stored', async () => {
     const page = await newPage(1280, 900);
     const job = agent.jobs[0]!;
+    // Keyboard: Enter opens the modal with focus inside, Escape closes it and focus returns.
+    await page.getByTestId(`edit-${job.id}`).focus();
+    await page.keyboard.press('Enter');
+    await expect.poll(() => page.getByTestId('editor').isVisible()).toBe(true);
+    expect(await page.evaluate('document.activeElement.id')).toBe('ed-name');
+    await page.keyboard.press('Escape');
+    await expect.poll(() => page.getByTestId('editor').isVisible()).toBe(false);
+    expect(await page.evaluate('document.activeElement.dataset.testid')).toBe(`edit-${job.id}`);
     await page.getByTestId(`edit-${job.id}`).click();
     const cron = page.getByTestId('cron-input').first();
     await cron.waitFor();
