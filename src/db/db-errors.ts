@@ -76,3 +76,18 @@ export function classifyConnectError(err: unknown, target: ConnectTarget, secret
   if (secret) why = why.split(secret).join('***');
   return new AppError('DB_CONNECT', `cannot connect to PostgreSQL ${where}: ${why}`, { cause: err });
 }
+
+/**
+ * Is this (DB_QUERY or driver) error "the database is unreachable" rather than "the statement is
+ * wrong"? Network errors, time-outs, SQLSTATE class 08 (connection) and 57P01-57P03 (shutdown).
+ * Callers keep working from cached config / the local run journal in that case (case C17).
+ */
+export function isDbUnavailable(err: unknown): boolean {
+  const inner = err instanceof AppError && err.code === 'DB_CONNECT' ? null : err instanceof AppError ? err.cause : err;
+  if (err instanceof AppError && err.code === 'DB_CONNECT') return true;
+  const code = sqlState(inner);
+  if (code && (code.startsWith('08') || ['57P01', '57P02', '57P03'].includes(code))) return true;
+  if (code && /^E[A-Z]+$/.test(code)) return true; // ECONNREFUSED, ECONNRESET, ETIMEDOUT, EPIPE, ...
+  const msg = inner instanceof Error ? inner.message : String(inner);
+  return /Connection terminated|connection timeout|Query read timeout|timeout exceeded when trying to connect|Client has encountered a connection error|not queryable/i.test(msg);
+}

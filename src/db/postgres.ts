@@ -58,8 +58,11 @@ async function connectWithRetry(base: pg.ClientConfig, fields: PgConnectFields, 
   throw classifyConnectError(lastErr, fields, fields.password);
 }
 
-function toResult<T>(res: pg.QueryResult): QueryResult<T> {
-  return { rows: res.rows as T[], rowCount: res.rowCount ?? res.rows.length };
+/** Several statements in one string (simple protocol) give an array of results: keep the last. */
+function toResult<T>(res: pg.QueryResult | pg.QueryResult[]): QueryResult<T> {
+  const last = Array.isArray(res) ? res[res.length - 1] : res;
+  if (!last) return { rows: [], rowCount: 0 };
+  return { rows: (last.rows ?? []) as T[], rowCount: last.rowCount ?? last.rows?.length ?? 0 };
 }
 
 /**

@@ -1,0 +1,87 @@
+/**
+ * `devices` rows (CONTRACTS §3): registration at agent start, heartbeat, admin list/remove.
+ */
+import type { Queryable } from '../database.js';
+import { toIso, toObject, toStr } from '../rows.js';
+
+export interface Device {
+  id: string;
+  name: string;
+  description: string | null;
+  platform: string | null;
+  hostname: string | null;
+  /** ISO 8601 or null. */
+  lastSeen: string | null;
+  createdAt: string;
+  updatedAt: string;
+  enabled: boolean;
+  metadata: Record<string, unknown>;
+}
+
+/** Map a `devices` row. */
+export function mapDevice(r: Record<string, unknown>): Device {
+  return {
+    id: String(r.id), name: String(r.name), description: toStr(r.description), platform: toStr(r.platform),
+    hostname: toStr(r.hostname), lastSeen: toIso(r.last_seen), createdAt: toIso(r.created_at) ?? '',
+    updatedAt: toIso(r.updated_at) ?? '', enabled: r.enabled === true, metadata: toObject(r.metadata),
+  };
+}
+
+export interface UpsertDeviceInput {
+  id: string;
+  /** Display name; when omitted a new device is named by its id and an existing one keeps its name. */
+  name?: string | undefined;
+  description?: string | undefined;
+  platform?: string | undefined;
+  hostname?: string | undefined;
+  /** Merged into the stored metadata (top-level keys replaced). */
+  metadata?: Record<string, unknown> | undefined;
+}
+
+/**
+ * Register the device or refresh it: sets last_seen = now() (database clock), platform, hostname;
+ * name/description only when given. Returns the stored row.
+ */
+export async function upsertDevice(db: Queryable, d: UpsertDeviceInput): Promise<Device> {
+  const { rows } = await db.query(
+    `INSERT INTO devices (id, name, description, platform, hostname, last_seen, metadata)
+     VALUES ($1, COALESCE($2, $1), $3, $4, $5, now(), COALESCE($6::jsonb, '{}'::jsonb))
+     ON CONFLICT (id) DO UPDATE SET
+       name = COALESCE($2, devices.name),
+       description = COALESCE($3, devices.description),
+       platform = COALESCE($4, devices.platform),
+       hostname = COALESCE($5, devices.hostname),
+       last_seen = now(),
+       metadata = devices.metadata || COALESCE($6::jsonb, '{}'::jsonb)
+     RETURNING *`,
+    [d.id, d.name ?? null, d.description ?? null, d.platform ?? null, d.hostname ?? null, d.metadata ? JSON.stringify(d.metadata) : null],
+  );
+  return mapDevice(rows[0] as Record<string, unknown>);
+}
+
+/** All devices, by id. */
+export async function listDevices(db: Queryable): Promise<Device[]> {
+  const { rows } = await db.query('SELECT * FROM devices ORDER BY id');
+  return rows.map(mapDevice);
+}
+
+/** One device by id, or null. */
+export async function getDevice(db: Queryable, id: string): Promise<Device | null> {
+  const { rows } = await db.query('SELECT * FROM devices WHERE id = $1', [id]);
+  return rows[0] ? mapDevice(rows[0]) : null;
+}
+
+/**
+ * Delete a device with its jobs, schedules, hooks and device settings (cascade); its run history
+ * stays. Returns false when there was no such device.
+ */
+export async function removeDevice(db: Queryable, id: string): Promise<boolean> {
+  const { rowCount } = await db.query('DELETE FROM devices WHERE id = $1', [id]);
+  return rowCount > 0;
+}
+
+/** Set last_seen = now() (database clock). Returns false when the device row does not exist. */
+export async function heartbeat(db: Queryable, id: string): Promise<boolean> {
+  const { rowCount } = await db.query('UPDATE devices SET last_seen = now() WHERE id = $1', [id]);
+  return rowCount > 0;
+}

@@ -1,0 +1,148 @@
+/**
+ * `runs` rows (CONTRACTS §3): the run lifecycle (started -> completed), listing for the API and
+ * UI, and closing runs a crash left `running` (case C07). Column names exactly as the contract.
+ */
+import type { Queryable } from '../database.js';
+import { jsonParam, toIso, toNumber, toObject, toStr } from '../rows.js';
+
+export type RunStatus = 'running' | 'success' | 'partial' | 'failed' | 'cancelled' | 'interrupted';
+export type TriggeredBy = 'schedule' | 'manual' | 'missed';
+
+/** restic summary statistics (counts; bytes in bytes). */
+export interface RunStats {
+  filesNew: number | null;
+  filesChanged: number | null;
+  filesUnmodified: number | null;
+  dirsNew: number | null;
+  dirsChanged: number | null;
+  dirsUnmodified: number | null;
+  dataAddedBytes: number | null;
+  totalFilesProcessed: number | null;
+  totalBytesProcessed: number | null;
+}
+
+export interface Run extends RunStats {
+  id: number;
+  jobId: string;
+  deviceId: string;
+  startTime: string;
+  endTime: string | null;
+  status: RunStatus;
+  exitCode: number | null;
+  errorMessage: string | null;
+  durationSeconds: number | null;
+  snapshotId: string | null;
+  resticOutput: string | null;
+  resticErrors: string | null;
+  triggeredBy: TriggeredBy;
+  createdAt: string;
+  metadata: Record<string, unknown>;
+  clientRunId: string | null;
+}
+
+const STAT_COLUMNS: ReadonlyArray<[keyof RunStats, string]> = [
+  ['filesNew', 'files_new'], ['filesChanged', 'files_changed'], ['filesUnmodified', 'files_unmodified'],
+  ['dirsNew', 'dirs_new'], ['dirsChanged', 'dirs_changed'], ['dirsUnmodified', 'dirs_unmodified'],
+  ['dataAddedBytes', 'data_added_bytes'], ['totalFilesProcessed', 'total_files_processed'], ['totalBytesProcessed', 'total_bytes_processed'],
+];
+
+/** Map a `runs` row (BIGINT columns to numbers). */
+export function mapRun(r: Record<string, unknown>): Run {
+  const stats = Object.fromEntries(STAT_COLUMNS.map(([k, c]) => [k, toNumber(r[c])])) as unknown as RunStats;
+  return {
+    id: toNumber(r.id) ?? 0, jobId: String(r.job_id), deviceId: String(r.device_id), startTime: toIso(r.start_time) ?? '',
+    endTime: toIso(r.end_time), status: String(r.status) as RunStatus, exitCode: toNumber(r.exit_code),
+    errorMessage: toStr(r.error_message), ...stats, durationSeconds: toNumber(r.duration_seconds),
+    snapshotId: toStr(r.snapshot_id), resticOutput: toStr(r.restic_output), resticErrors: toStr(r.restic_errors),
+    triggeredBy: String(r.triggered_by) as TriggeredBy, createdAt: toIso(r.created_at) ?? '', metadata: toObject(r.metadata),
+    clientRunId: toStr(r.client_run_id),
+  };
+}
+
+export interface RunStartInput {
+  jobId: string;
+  deviceId: string;
+  startTime: Date;
+  triggeredBy: TriggeredBy;
+  metadata?: Record<string, unknown> | undefined;
+  /** The agent's own UUID for this run: inserting the same one twice returns the first row's id. */
+  clientRunId?: string | undefined;
+}
+
+/** Insert a run with status `running`; returns its id. Idempotent per clientRunId. */
+export async function insertRunStarted(db: Queryable, r: RunStartInput): Promise<number> {
+  const params = [r.jobId, r.deviceId, r.startTime, r.triggeredBy, jsonParam(r.metadata ?? {}), r.clientRunId ?? null];
+  const { rows } = await db.query<{ id: unknown }>(
+    `INSERT INTO runs (job_id, device_id, start_time, status, triggered_by, metadata, client_run_id)
+     VALUES ($1, $2, $3, 'running', $4, $5::jsonb, $6::uuid)
+     ON CONFLICT (client_run_id) DO NOTHING RETURNING id`,
+    params,
+  );
+  if (rows[0]) return toNumber(rows[0].id) ?? 0;
+  const again = await db.query<{ id: unknown }>('SELECT id FROM runs WHERE client_run_id = $1', [r.clientRunId ?? null]);
+  return toNumber(again.rows[0]?.id) ?? 0;
+}
+
+export interface RunCompletion extends Partial<RunStats> {
+  status: Exclude<RunStatus, 'running'>;
+  exitCode?: number | null | undefined;
+  errorMessage?: string | null | undefined;
+  snapshotId?: string | null | undefined;
+  resticOutput?: string | null | undefined;
+  resticErrors?: string | null | undefined;
+  endTime: Date;
+  durationSeconds?: number | null | undefined;
+  /** Merged into the run's metadata (top-level keys replaced). */
+  metadata?: Record<string, unknown> | undefined;
+}
+
+/** Record a run's outcome. Returns false when no run has that id. */
+export async function completeRun(db: Queryable, id: number, c: RunCompletion): Promise<boolean> {
+  const stats = STAT_COLUMNS.map(([k]) => c[k] ?? null);
+  const sets = STAT_COLUMNS.map(([, col], i) => `${col} = $${i + 11}`).join(', ');
+  const { rowCount } = await db.query(
+    `UPDATE runs SET status = $2, exit_code = $3, error_message = $4, snapshot_id = $5, restic_output = $6,
+       restic_errors = $7, end_time = $8, duration_seconds = $9, metadata = metadata || $10::jsonb, ${sets}
+     WHERE id = $1`,
+    [id, c.status, c.exitCode ?? null, c.errorMessage ?? null, c.snapshotId ?? null, c.resticOutput ?? null,
+      c.resticErrors ?? null, c.endTime, c.durationSeconds ?? null, jsonParam(c.metadata ?? {}), ...stats],
+  );
+  return rowCount > 0;
+}
+
+/** Recent runs, newest first, of a device and/or job; `limit` is clamped to 1..1000. */
+export async function listRuns(db: Queryable, f: { deviceId?: string | undefined; jobId?: string | undefined; limit?: number | undefined }): Promise<Run[]> {
+  const limit = Math.min(Math.max(Math.trunc(f.limit ?? 50), 1), 1000);
+  const { rows } = await db.query(
+    `SELECT * FROM runs WHERE ($1::varchar IS NULL OR device_id = $1) AND ($2::uuid IS NULL OR job_id = $2)
+     ORDER BY start_time DESC, id DESC LIMIT $3`,
+    [f.deviceId ?? null, f.jobId ?? null, limit],
+  );
+  return rows.map(mapRun);
+}
+
+/** One run, or null. */
+export async function getRun(db: Queryable, id: number): Promise<Run | null> {
+  const { rows } = await db.query('SELECT * FROM runs WHERE id = $1', [id]);
+  return rows[0] ? mapRun(rows[0]) : null;
+}
+
+/**
+ * At agent start: runs of this device still `running` (left by a crash or kill) become
+ * `interrupted` with `message` and end_time = now(). Returns the rows as updated.
+ */
+export async function markInterruptedRuns(db: Queryable, deviceId: string, message: string): Promise<Run[]> {
+  const { rows } = await db.query(
+    `UPDATE runs SET status = 'interrupted', error_message = $2, end_time = now(),
+       duration_seconds = EXTRACT(EPOCH FROM (now() - start_time))
+     WHERE device_id = $1 AND status = 'running' RETURNING *`,
+    [deviceId, message],
+  );
+  return rows.map(mapRun);
+}
+
+/** Delete finished runs of a device that started before `before` (run_retention_days). Returns how many. */
+export async function deleteRunsBefore(db: Queryable, deviceId: string, before: Date): Promise<number> {
+  const { rowCount } = await db.query("DELETE FROM runs WHERE device_id = $1 AND start_time < $2 AND status <> 'running'", [deviceId, before]);
+  return rowCount;
+}
