@@ -58,6 +58,7 @@ export function createSseHub(bus: EventBus, opts: SseOptions, extraHeaders: Read
       for (const off of unsubscribe) off();
       closers.delete(close);
       if (!res.writableEnded) res.end();
+      req.log.debug({ open: closers.size }, 'event stream closed');
     };
     const write = (chunk: string): void => {
       if (closed) return;
@@ -82,6 +83,7 @@ export function createSseHub(bus: EventBus, opts: SseOptions, extraHeaders: Read
     }
     res.on('close', close);
     res.on('error', close);
+    req.log.debug({ open: closers.size }, 'event stream opened');
     write(`retry: 5000\nevent: hello\ndata: ${JSON.stringify({ events: EVENTS })}\n\n`);
   }
 
