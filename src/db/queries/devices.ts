@@ -45,12 +45,12 @@ export interface UpsertDeviceInput {
 export async function upsertDevice(db: Queryable, d: UpsertDeviceInput): Promise<Device> {
   const { rows } = await db.query(
     `INSERT INTO devices (id, name, description, platform, hostname, last_seen, metadata)
-     VALUES ($1, COALESCE($2, $1), $3, $4, $5, now(), COALESCE($6::jsonb, '{}'::jsonb))
+     VALUES ($1::varchar, COALESCE($2::varchar, $1::varchar), $3::text, $4::varchar, $5::varchar, now(), COALESCE($6::jsonb, '{}'::jsonb))
      ON CONFLICT (id) DO UPDATE SET
-       name = COALESCE($2, devices.name),
-       description = COALESCE($3, devices.description),
-       platform = COALESCE($4, devices.platform),
-       hostname = COALESCE($5, devices.hostname),
+       name = COALESCE($2::varchar, devices.name),
+       description = COALESCE($3::text, devices.description),
+       platform = COALESCE($4::varchar, devices.platform),
+       hostname = COALESCE($5::varchar, devices.hostname),
        last_seen = now(),
        metadata = devices.metadata || COALESCE($6::jsonb, '{}'::jsonb)
      RETURNING *`,

@@ -81,7 +81,8 @@ export async function removeRepository(db: Queryable, idOrName: string): Promise
     const { rowCount } = await db.query('DELETE FROM repositories WHERE id = $1', [repo.id]);
     return rowCount > 0;
   } catch (err) {
-    if (sqlState((err as Error).cause) === '23503') {
+    const code = sqlState((err as Error).cause);
+    if (code === '23503' || code === '23001') { // 23001 restrict_violation: PostgreSQL 18 for ON DELETE RESTRICT
       throw new AppError('CONFLICT', `repository "${repo.name}" is still used by backup jobs; change their repository_id first`, { cause: err });
     }
     throw err;
