@@ -97,6 +97,7 @@ export async function clearStaleLocks(run: ResticRunner, ctx: StaleContext & { o
     if (!lock) { report.unreadable.push(id); continue; }
     (isLockStale(lock, ctx) ? report.stale : report.live).push(lock);
   }
+  if (report.unreadable.length > 0) report.notes.push(`${report.unreadable.length} lock file(s) could not be read: ${report.unreadable.map((id) => id.slice(0, 8)).join(', ')}.`);
   if (report.stale.length === 0) return report;
   if (ctx.ourResticRunning) {
     report.notes.push(`${report.stale.length} stale lock(s) left in place because another backup of this agent uses the repository.`);
