@@ -1,4 +1,4 @@
-/* global process, console, Buffer, globalThis */
+/* global process, console, Buffer */
 // Throughput and memory of the restic output parser (src/backup/output-parser.ts).
 // Run: npm run build && node --expose-gc bench/parser.mjs [lines]
 // Feeds a synthetic restic `backup --json` stream (status lines, 1 % error items on stderr, a
