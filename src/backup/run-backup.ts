@@ -182,7 +182,6 @@ export async function runBackup(opts: RunBackupOptions): Promise<BackupResult> {
     active.leave(token);
   }
   const result = finish(outcome);
-  opts.logger?.info({ jobId: job.id, status: result.status, exitCode: result.exitCode, snapshotId: result.snapshotId }, 'backup finished');
   return result;
 }
 

@@ -4,7 +4,7 @@
  */
 
 /** Render rows as a table with a header line; `columns` gives the header and the row key. */
-export function formatTable<T extends Record<string, unknown>>(rows: T[], columns: { key: keyof T & string; header: string }[]): string {
+export function formatTable<T extends object>(rows: T[], columns: { key: keyof T & string; header: string }[]): string {
   const cells = rows.map((r) => columns.map((c) => cellText(r[c.key])));
   const widths = columns.map((c, i) => Math.max(c.header.length, ...cells.map((row) => row[i]!.length)));
   const line = (vals: string[]) => vals.map((v, i) => v.padEnd(widths[i]!)).join('  ').trimEnd();

@@ -100,7 +100,7 @@ export class Scheduler {
     }
     for (const job of config.jobs) this.applyJob(job, now);
     this.config = config;
-    for (const c of changes) this.log.info({ kind: c.kind, jobId: c.jobId, scheduleId: c.scheduleId }, c.message);
+    // The changes are logged once, by the config sync that read them (src/config/config-sync.ts).
     this.pump();
     this.rearm();
     return changes;

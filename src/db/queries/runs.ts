@@ -110,13 +110,14 @@ export async function completeRun(db: Queryable, id: number, c: RunCompletion): 
   return rowCount > 0;
 }
 
-/** Recent runs, newest first, of a device and/or job; `limit` is clamped to 1..1000. */
-export async function listRuns(db: Queryable, f: { deviceId?: string | undefined; jobId?: string | undefined; limit?: number | undefined }): Promise<Run[]> {
+/** Recent runs, newest first, of a device and/or job; `limit` is clamped to 1..1000, `offset` pages. */
+export async function listRuns(db: Queryable, f: { deviceId?: string | undefined; jobId?: string | undefined; limit?: number | undefined; offset?: number | undefined }): Promise<Run[]> {
   const limit = Math.min(Math.max(Math.trunc(f.limit ?? 50), 1), 1000);
+  const offset = Math.max(0, Math.trunc(f.offset ?? 0));
   const { rows } = await db.query(
     `SELECT * FROM runs WHERE ($1::varchar IS NULL OR device_id = $1) AND ($2::uuid IS NULL OR job_id = $2)
-     ORDER BY start_time DESC, id DESC LIMIT $3`,
-    [f.deviceId ?? null, f.jobId ?? null, limit],
+     ORDER BY start_time DESC, id DESC LIMIT $3 OFFSET $4`,
+    [f.deviceId ?? null, f.jobId ?? null, limit, offset],
   );
   return rows.map(mapRun);
 }
@@ -138,6 +139,12 @@ export async function markInterruptedRuns(db: Queryable, deviceId: string, messa
      WHERE device_id = $1 AND status = 'running' RETURNING *`,
     [deviceId, message],
   );
+  return rows.map(mapRun);
+}
+
+/** The latest run of each job of a device (the `latest_runs` view). */
+export async function latestRunsOfDevice(db: Queryable, deviceId: string): Promise<Run[]> {
+  const { rows } = await db.query('SELECT * FROM latest_runs WHERE device_id = $1', [deviceId]);
   return rows.map(mapRun);
 }
 

@@ -120,3 +120,9 @@ export async function removeHook(db: Queryable, id: number): Promise<boolean> {
   const { rowCount } = await db.query('DELETE FROM backup_hooks WHERE id = $1', [id]);
   return rowCount > 0;
 }
+
+/** Store the scheduler's computed next due time (display only; never bumps the change marker). */
+export async function setScheduleNextRun(db: Queryable, scheduleId: number, nextRunAt: Date | null): Promise<boolean> {
+  const { rowCount } = await db.query('UPDATE schedules SET next_run_at = $2 WHERE id = $1 AND next_run_at IS DISTINCT FROM $2', [scheduleId, nextRunAt]);
+  return rowCount > 0;
+}

@@ -1,0 +1,196 @@
+/**
+ * The composition root: the one place that builds and wires the agent's parts (CONTRACTS §1 `run`),
+ * and takes them down again in order. Nothing else creates long-lived objects.
+ *
+ * start: restic discovery -> database (migrate, register device, close crashed runs) -> config
+ *        (database or last-known-good copy) -> metrics -> run lifecycle -> scheduler -> config
+ *        sync -> HTTP API -> heartbeat
+ * stop:  stop starting backups -> let running ones finish (bounded) -> cancel -> sync, API,
+ *        metrics push, database.
+ */
+import os from 'node:os';
+import { systemClock, type Clock } from './clock.js';
+import type { LocalConfig } from './config/local-config.js';
+import { ConfigSync } from './config/config-sync.js';
+import { agentSettings } from './config/device-config.js';
+import { openDatabase, migrate, upsertDevice, markInterruptedRuns, setScheduleNextRun, heartbeat, type Database } from './db/index.js';
+import { errorMessage } from './errors.js';
+import { EventBus } from './events.js';
+import type { Logger } from './logging.js';
+import { ActiveRepositories } from './backup/active-repositories.js';
+import { discoverRestic, formatVersion, type ResticVersion } from './backup/restic-version.js';
+import { RunLifecycle } from './runs/run-lifecycle.js';
+import { DbRunStore } from './runs/run-store.js';
+import { Scheduler } from './scheduler/scheduler.js';
+import { BackupMetrics } from './metrics/backup-metrics.js';
+import { PushgatewayPusher } from './metrics/pushgateway.js';
+import { createApiServer, type ApiServer } from './api/server.js';
+import { AgentService } from './agent/agent-service.js';
+import { AGENT_VERSION } from './version.js';
+
+export interface StartAgentOptions {
+  local: LocalConfig;
+  logger: Logger;
+  clock?: Clock;
+  /** Serve the HTTP API (default true). */
+  http?: boolean;
+  /** Subscribe to NOTIFY for config changes (default true). */
+  listen?: boolean;
+}
+
+export interface Agent {
+  readonly db: Database;
+  readonly service: AgentService;
+  /** The API's URL, or null when HTTP is off. */
+  readonly url: string | null;
+  /** Graceful stop (idempotent): see the module doc. Resolves when everything is closed. */
+  stop(reason: string): Promise<void>;
+  /** Cancel running backups now (a second SIGTERM). */
+  cancelRunning(): void;
+}
+
+const INTERRUPTED_MESSAGE = 'The agent stopped (crash, kill or power loss) while this backup ran; it will catch up once.';
+
+/** Start every part of the agent; throws DB_CONNECT / DB_LOCKED / CONFIG_INVALID as user errors. */
+export async function startAgent(opts: StartAgentOptions): Promise<Agent> {
+  const { local, logger } = opts;
+  const clock = opts.clock ?? systemClock;
+  const deviceId = local.device.id;
+  const localZone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+  const events = new EventBus();
+
+  let restic: { path: string; version: ResticVersion } | null = null;
+  let resticError: string | null = null;
+  try {
+    restic = await discoverRestic(local.client.restic_binary);
+  } catch (err) {
+    resticError = errorMessage(err);
+    logger.error({ restic_binary: local.client.restic_binary }, resticError);
+  }
+
+  const db = await openDatabase({ database: local.database, dataDir: local.dataDir }, logger);
+  try {
+    const migrated = await migrate(db);
+    if (migrated.applied.length > 0) logger.info({ applied: migrated.applied }, 'database migrated');
+    await upsertDevice(db, {
+      id: deviceId, name: local.device.name, platform: process.platform, hostname: os.hostname(),
+      metadata: { agent_version: AGENT_VERSION, restic_version: restic ? formatVersion(restic.version) : null, os: `${os.type()} ${os.release()}`, arch: process.arch },
+    });
+  } catch (err) {
+    await db.close();
+    throw err;
+  }
+  const interrupted = await markInterruptedRuns(db, deviceId, INTERRUPTED_MESSAGE);
+  for (const r of interrupted) logger.warn({ runId: r.id, jobId: r.jobId }, 'run left running by a crash marked interrupted');
+
+  const metrics = new BackupMetrics({ deviceId });
+  const pusher = local.metrics.enabled
+    ? new PushgatewayPusher({
+      url: local.metrics.prometheus_pushgateway, deviceId, timeoutSeconds: local.metrics.push_timeout_seconds,
+      intervalSeconds: local.metrics.push_interval_seconds, logger, getBody: () => metrics.metricsText(), clock,
+    })
+    : null;
+
+  const lifecycle = new RunLifecycle({
+    deviceId, dataDir: local.dataDir, clock, events, logger, store: new DbRunStore(db), activeRepositories: new ActiveRepositories(),
+    restic: () => restic, resticError: () => resticError,
+    onFinished: (job, r) => {
+      metrics.recordRun({ jobId: job.id, jobName: job.name, status: r.status, endTime: new Date(r.endTime), durationSeconds: r.durationSeconds, totalFilesProcessed: r.totalFilesProcessed, dataAddedBytes: r.dataAddedBytes });
+      pusher?.pushSoon();
+    },
+  });
+  const scheduler = new Scheduler({
+    clock, localZone, logger,
+    execute: (job, by) => lifecycle.execute(job, by),
+    onNextRunComputed: (scheduleId, next) => {
+      setScheduleNextRun(db, scheduleId, next).catch((err: unknown) => logger.debug({ err: errorMessage(err) }, 'next_run_at not stored'));
+    },
+  });
+  const sync = new ConfigSync({
+    db, deviceId, dataDir: local.dataDir, clock, logger, localZone, listen: opts.listen,
+    onChange: (config, changes) => {
+      scheduler.reload(config);
+      metrics.syncJobs(config.jobs.map((j) => ({ id: j.id, name: j.name })));
+      events.emit('config.reloaded', { changes: changes.map((c) => c.message), loadedAt: config.loadedAt });
+    },
+  });
+  const config = await sync.loadInitial();
+  logBanner(logger, local, db, config, restic);
+  for (const r of interrupted) {
+    if (config?.jobs.some((j) => j.id === r.jobId && j.enabled)) scheduler.trigger(r.jobId, 'missed');
+  }
+  scheduler.start();
+  await sync.start();
+  pusher?.start();
+
+  const service = new AgentService({ db, deviceId, deviceName: local.device.name ?? deviceId, localZone, events, scheduler, lifecycle, sync, restic: () => restic, resticError: () => resticError, dbKind: db.kind, clock });
+  let api: ApiServer | null = null;
+  let url: string | null = null;
+  if (opts.http !== false) {
+    api = await createApiServer({
+      port: service, bind: local.client.http_bind, apiToken: local.client.api_token, logger, version: AGENT_VERSION,
+      extraRoutes: (app) => {
+        app.get('/metrics', async (_req, reply) => reply.type(metrics.contentType).send(await metrics.metricsText()));
+      },
+    });
+    url = await api.listen();
+    logger.info({ url }, 'web UI and API listening');
+  }
+
+  const beat = startHeartbeat(db, deviceId, clock, logger, () => agentSettings(sync.config?.settings ?? {}).heartbeatIntervalSeconds);
+
+  let stopping: Promise<void> | null = null;
+  const stop = (reason: string): Promise<void> => {
+    stopping ??= (async () => {
+      logger.info({ reason, running: lifecycle.size }, 'stopping');
+      const stopped = scheduler.stop();
+      const timeoutMs = local.client.shutdown_timeout_seconds * 1000;
+      if (lifecycle.size > 0) {
+        let cancelTimer: (() => void) | null = null;
+        await Promise.race([stopped, new Promise<void>((resolve) => { cancelTimer = clock.setTimer(resolve, Math.min(timeoutMs, 2 ** 31 - 1)); })]);
+        (cancelTimer as (() => void) | null)?.();
+        if (lifecycle.size > 0) {
+          logger.warn({ running: lifecycle.size }, 'shutdown timeout reached: cancelling running backups');
+          lifecycle.cancelAll();
+        }
+      }
+      await stopped;
+      beat();
+      await sync.stop();
+      await api?.close();
+      await pusher?.stop();
+      await db.close();
+      logger.info('stopped');
+    })();
+    return stopping;
+  };
+  return { db, service, url, stop, cancelRunning: () => lifecycle.cancelAll() };
+}
+
+function logBanner(logger: Logger, local: LocalConfig, db: Database, config: import('./config/device-config.js').DeviceConfig | null, restic: { path: string; version: ResticVersion } | null): void {
+  logger.info({
+    version: AGENT_VERSION, device: local.device.id, database: db.kind === 'pglite' ? `embedded (${local.dataDir})` : 'postgresql',
+    restic: restic ? `${formatVersion(restic.version)} (${restic.path})` : 'missing',
+    jobs: config?.jobs.filter((j) => j.enabled).map((j) => j.name) ?? [],
+    invalidJobs: config?.invalidJobs.map((j) => `${j.name}: ${j.reason}`) ?? [],
+    settings: config ? { sync_interval_seconds: config.settings.sync_interval_seconds, max_concurrent_backups: config.settings.max_concurrent_backups } : null,
+  }, 'rbackup2 agent started');
+}
+
+/** Refresh devices.last_seen every heartbeat interval; returns the stop function. */
+function startHeartbeat(db: Database, deviceId: string, clock: Clock, logger: Logger, intervalSeconds: () => number): () => void {
+  let cancel: (() => void) | null = null;
+  let stopped = false;
+  const tick = () => {
+    heartbeat(db, deviceId)
+      .catch((err: unknown) => logger.debug({ err: errorMessage(err) }, 'heartbeat not recorded'))
+      .finally(() => {
+        if (!stopped) cancel = clock.setTimer(tick, Math.min(intervalSeconds() * 1000, 2 ** 31 - 1));
+      });
+  };
+  cancel = clock.setTimer(tick, Math.min(intervalSeconds() * 1000, 2 ** 31 - 1));
+  return () => {
+    stopped = true;
+    cancel?.();
+  };
+}

@@ -1,0 +1,111 @@
+/** `rbackup2 job add|list|remove`: manage `backup_jobs` (and a first schedule) without SQL. */
+import type { Command } from 'commander';
+import { addJob, addSchedule, getRepository, listJobs, listSchedules, removeJob, resolveJob, upsertDevice, type Database } from '../../db/index.js';
+import { AppError } from '../../errors.js';
+import { validateCron } from '../../scheduler/next-run.js';
+import { formatTable } from '../output.js';
+import { collect, loadConfig, positiveInt, withDatabase, type GlobalOptions } from '../context.js';
+import { describeScheduleShort, scheduleFromView } from './schedule-text.js';
+import { agentRequest, directOrViaAgent } from '../agent-client.js';
+import type { ConfigView } from '../../api/agent-port.js';
+
+interface JobAddOptions {
+  path: string[];
+  exclude?: string[];
+  tag?: string[];
+  resticArg?: string[];
+  repo?: string;
+  device?: string;
+  description?: string;
+  interval?: number;
+  cron?: string;
+  timezone?: string;
+  catchUp: boolean;
+}
+
+async function repositoryId(db: Database, ref: string | undefined): Promise<string | null> {
+  if (!ref) return null;
+  const repo = await getRepository(db, ref);
+  if (!repo) throw new AppError('NOT_FOUND', `repository "${ref}" not found (see rbackup2 repo list)`);
+  return repo.id;
+}
+
+/** Register the `job` command group on `program`. */
+export function registerJobCommands(program: Command): void {
+  const job = program.command('job').description('manage backup jobs');
+  const globals = (): GlobalOptions => program.opts<GlobalOptions>();
+
+  job.command('add <name>').description('add a backup job, optionally with a schedule')
+    .requiredOption('--path <path>', 'source path to back up (repeat for several)', collect)
+    .option('--exclude <pattern>', 'restic exclude pattern (repeatable)', collect)
+    .option('--tag <tag>', 'extra snapshot tag (repeatable)', collect)
+    .option('--restic-arg <arg>', 'extra restic argument, one per option (repeatable)', collect)
+    .option('--repo <name-or-id>', 'repository (default: the repository_* settings)')
+    .option('--device <id>', 'device (default: device.id of the config)')
+    .option('--description <text>', 'description')
+    .option('--interval <seconds>', 'add an interval schedule', positiveInt('--interval'))
+    .option('--cron <expression>', 'add a cron schedule (5 fields, or 6 with seconds)')
+    .option('--timezone <zone>', 'IANA time zone of the cron schedule (default: the device\'s)')
+    .option('--no-catch-up', 'do not run once after a missed due time')
+    .action(async (name: string, o: JobAddOptions) => {
+      if (o.interval && o.cron) throw new AppError('INVALID_INPUT', 'job add: give --interval or --cron, not both');
+      if (o.cron) {
+        const problem = validateCron(o.cron, o.timezone ?? Intl.DateTimeFormat().resolvedOptions().timeZone);
+        if (problem) throw new AppError('INVALID_INPUT', `--cron "${o.cron}": ${problem}`);
+      }
+      const local = loadConfig(globals());
+      const deviceId = o.device ?? local.device.id;
+      const created = await withDatabase(local, (db) => db.transaction(async (tx) => {
+        if (!o.device) await upsertDevice(tx, { id: deviceId, name: local.device.name });
+        const j = await addJob(tx, {
+          deviceId, name, description: o.description ?? null, sourcePaths: o.path, excludePatterns: o.exclude ?? [],
+          tags: o.tag ?? [], resticArgs: o.resticArg ?? [], repositoryId: await repositoryId(db, o.repo),
+        });
+        if (o.interval || o.cron) {
+          await addSchedule(tx, {
+            jobId: j.id, type: o.cron ? 'cron' : 'interval', cronExpression: o.cron ?? null,
+            intervalSeconds: o.interval ?? null, timezone: o.timezone ?? null, catchUp: o.catchUp,
+          });
+        }
+        return j;
+      }));
+      console.log(`job ${created.name} added: ${created.id}`);
+    });
+
+  job.command('list').description('list jobs with their schedules')
+    .option('--device <id>', 'device (default: device.id of the config)')
+    .option('--all-devices', 'jobs of every device')
+    .action(async (o: { device?: string; allDevices?: boolean }) => {
+      const local = loadConfig(globals());
+      const rows = await directOrViaAgent(local, () => withDatabase(local, async (db) => {
+        const jobs = await listJobs(db, o.allDevices ? {} : { deviceId: o.device ?? local.device.id });
+        const schedules = await listSchedules(db);
+        return jobs.map((j) => ({
+          id: j.id, device: j.deviceId, name: j.name, enabled: j.enabled, paths: j.sourcePaths,
+          schedules: schedules.filter((s) => s.jobId === j.id).map(describeScheduleShort).join('; ') || 'none',
+        }));
+      }), async () => {
+        const view = await agentRequest<ConfigView>(local, '/config');
+        return view.jobs.map((j) => ({
+          id: String(j.id), device: view.device.id, name: String(j.name), enabled: j.enabled === true, paths: j.source_paths as string[],
+          schedules: ((j.schedules ?? []) as Record<string, unknown>[]).map((s) => describeScheduleShort(scheduleFromView(j, s))).join('; ') || 'none',
+        }));
+      });
+      console.log(formatTable(rows, [
+        { key: 'id', header: 'ID' }, { key: 'device', header: 'DEVICE' }, { key: 'name', header: 'NAME' },
+        { key: 'enabled', header: 'ENABLED' }, { key: 'schedules', header: 'SCHEDULES' }, { key: 'paths', header: 'PATHS' },
+      ]));
+    });
+
+  job.command('remove <name-or-id>').description('remove a job with its schedules and hooks (run history is kept)')
+    .option('--device <id>', 'device of a job given by name (default: device.id of the config)')
+    .action(async (ref: string, o: { device?: string }) => {
+      const local = loadConfig(globals());
+      const j = await withDatabase(local, async (db) => {
+        const found = await resolveJob(db, ref, o.device ?? local.device.id);
+        await removeJob(db, found.id);
+        return found;
+      });
+      console.log(`job ${j.name} (${j.id}) removed`);
+    });
+}

@@ -1,0 +1,58 @@
+/**
+ * `rbackup2 run` (also the default): the agent in the foreground until SIGTERM/SIGINT (CONTRACTS
+ * §1). The first signal stops gracefully (running backups may finish up to
+ * client.shutdown_timeout_seconds, then are cancelled); a second signal cancels them at once.
+ */
+import type { Command } from 'commander';
+import { startAgent } from '../../app.js';
+import { createLogger } from '../../logging.js';
+import { AppError } from '../../errors.js';
+import type { LocalConfig } from '../../config/local-config.js';
+import { loadConfig, type GlobalOptions } from '../context.js';
+
+/** Register `run` on `program`. */
+export function registerRunCommand(program: Command): void {
+  program.command('run').description('start the agent in the foreground (the default command)').action(async () => {
+  await runAgentForeground(loadConfig(program.opts<GlobalOptions>()));
+  });
+}
+
+/** Start the agent and keep it running until a signal stops it (see the module doc). */
+export async function runAgentForeground(local: LocalConfig): Promise<void> {
+  let log;
+  try {
+    log = createLogger({ level: local.client.log_level, file: local.logFile, maxBytes: local.client.log_max_bytes, keepFiles: local.client.log_keep_files, stderr: true });
+  } catch (err) {
+    throw new AppError('CONFIG_INVALID', `client.log_file ${local.logFile} cannot be written: ${(err as Error).message}`);
+  }
+  const { logger } = log;
+  let agent;
+  try {
+    agent = await startAgent({ local, logger });
+  } catch (err) {
+    logger.error({ err: (err as Error).message }, 'agent could not start');
+    await log.close();
+    throw err;
+  }
+  const started = agent;
+  await new Promise<void>((resolve) => {
+    let signals = 0;
+    const onSignal = (sig: NodeJS.Signals) => {
+      signals++;
+      if (signals === 1) {
+        started.stop(sig).then(resolve, (err: unknown) => {
+          logger.error({ err: String(err) }, 'error while stopping');
+          resolve();
+        });
+      } else {
+        logger.warn({ signal: sig }, 'second signal: cancelling running backups now');
+        started.cancelRunning();
+      }
+    };
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+    // Windows service stop arrives as SIGBREAK under some wrappers.
+    if (process.platform === 'win32') process.on('SIGBREAK', onSignal);
+  });
+  await log.close();
+}

@@ -1,0 +1,51 @@
+/**
+ * Where run records go. The run lifecycle only talks to this interface; DbRunStore writes straight
+ * to the database, and the journal (src/runs/journal-run-store.ts) puts a durable local record in
+ * front of it so a database outage loses nothing (C17).
+ */
+import type { Database, RunCompletion, TriggeredBy } from '../db/index.js';
+import { completeRun, insertRunStarted, updateScheduleLastRun } from '../db/index.js';
+
+export interface RunStartRecord {
+  /** The agent's own UUID for the run: makes every database write idempotent. */
+  clientRunId: string;
+  jobId: string;
+  deviceId: string;
+  startTime: Date;
+  triggeredBy: TriggeredBy;
+  metadata: Record<string, unknown>;
+}
+
+export interface RunFinishRecord {
+  clientRunId: string;
+  jobId: string;
+  completion: RunCompletion;
+  /** schedules.last_run_at of the job becomes the run's start time (the scheduler counts from it). */
+  startTime: Date;
+}
+
+export interface RunStore {
+  /** Record a run as `running`; resolves with the database id, or null when it is not (yet) there. */
+  started(r: RunStartRecord): Promise<number | null>;
+  /** Record the outcome. Never throws for a database outage when a journal is in front. */
+  finished(r: RunFinishRecord, startRecord: RunStartRecord, runId: number | null): Promise<number | null>;
+}
+
+/** Write run records straight to the database; errors propagate to the caller. */
+export class DbRunStore implements RunStore {
+  constructor(private readonly db: Database) {}
+
+  async started(r: RunStartRecord): Promise<number | null> {
+    return insertRunStarted(this.db, r);
+  }
+
+  async finished(r: RunFinishRecord, s: RunStartRecord, runId: number | null): Promise<number | null> {
+    return this.db.transaction(async (tx) => {
+      // A start that never reached the database is inserted now (idempotent per clientRunId).
+      const id = runId ?? (await insertRunStarted(tx, s));
+      await completeRun(tx, id, r.completion);
+      await updateScheduleLastRun(tx, r.jobId, r.startTime);
+      return id;
+    });
+  }
+}
