@@ -21,6 +21,7 @@ import { ActiveRepositories } from './backup/active-repositories.js';
 import { discoverRestic, formatVersion, type ResticVersion } from './backup/restic-version.js';
 import { RunLifecycle } from './runs/run-lifecycle.js';
 import { DbRunStore } from './runs/run-store.js';
+import { JournalRunStore } from './runs/journal-run-store.js';
 import { Scheduler } from './scheduler/scheduler.js';
 import { BackupMetrics } from './metrics/backup-metrics.js';
 import { PushgatewayPusher } from './metrics/pushgateway.js';
@@ -91,8 +92,11 @@ export async function startAgent(opts: StartAgentOptions): Promise<Agent> {
     })
     : null;
 
+  // Every run goes to the local journal before the database, so an outage loses nothing (C17).
+  const store = new JournalRunStore(new DbRunStore(db), local.dataDir, logger, () => new Date(clock.now()));
+  await store.replay();
   const lifecycle = new RunLifecycle({
-    deviceId, dataDir: local.dataDir, clock, events, logger, store: new DbRunStore(db), activeRepositories: new ActiveRepositories(),
+    deviceId, dataDir: local.dataDir, clock, events, logger, store, activeRepositories: new ActiveRepositories(),
     restic: () => restic, resticError: () => resticError,
     onFinished: (job, r) => {
       metrics.recordRun({ jobId: job.id, jobName: job.name, status: r.status, endTime: new Date(r.endTime), durationSeconds: r.durationSeconds, totalFilesProcessed: r.totalFilesProcessed, dataAddedBytes: r.dataAddedBytes });
@@ -123,7 +127,7 @@ export async function startAgent(opts: StartAgentOptions): Promise<Agent> {
   await sync.start();
   pusher?.start();
 
-  const service = new AgentService({ db, deviceId, deviceName: local.device.name ?? deviceId, localZone, events, scheduler, lifecycle, sync, restic: () => restic, resticError: () => resticError, dbKind: db.kind, clock });
+  const service = new AgentService({ db, deviceId, pendingJournalEntries: () => store.pending, deviceName: local.device.name ?? deviceId, localZone, events, scheduler, lifecycle, sync, restic: () => restic, resticError: () => resticError, dbKind: db.kind, clock });
   let api: ApiServer | null = null;
   let url: string | null = null;
   if (opts.http !== false) {
@@ -138,6 +142,7 @@ export async function startAgent(opts: StartAgentOptions): Promise<Agent> {
   }
 
   const beat = startHeartbeat(db, deviceId, clock, logger, () => agentSettings(sync.config?.settings ?? {}).heartbeatIntervalSeconds);
+  const stopReplay = startJournalReplay(store, metrics, clock);
 
   let stopping: Promise<void> | null = null;
   const stop = (reason: string): Promise<void> => {
@@ -156,6 +161,8 @@ export async function startAgent(opts: StartAgentOptions): Promise<Agent> {
       }
       await stopped;
       beat();
+      stopReplay();
+      await store.replay();
       await sync.stop();
       await api?.close();
       await pusher?.stop();
@@ -175,6 +182,23 @@ function logBanner(logger: Logger, local: LocalConfig, db: Database, config: imp
     invalidJobs: config?.invalidJobs.map((j) => `${j.name}: ${j.reason}`) ?? [],
     settings: config ? { sync_interval_seconds: config.settings.sync_interval_seconds, max_concurrent_backups: config.settings.max_concurrent_backups } : null,
   }, 'rbackup2 agent started');
+}
+
+/** Write journalled runs to the database every 30 s (a no-op when none wait); returns the stop function. */
+function startJournalReplay(store: JournalRunStore, metrics: BackupMetrics, clock: Clock): () => void {
+  let cancel: (() => void) | null = null;
+  let stopped = false;
+  const tick = () => {
+    void store.replay().finally(() => {
+      metrics.setJournalPending(store.pending);
+      if (!stopped) cancel = clock.setTimer(tick, 30_000);
+    });
+  };
+  cancel = clock.setTimer(tick, 30_000);
+  return () => {
+    stopped = true;
+    cancel?.();
+  };
 }
 
 /** Refresh devices.last_seen every heartbeat interval; returns the stop function. */
