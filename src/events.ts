@@ -3,20 +3,10 @@
  * of the API and by metrics. Created once in the composition root (no module-level instance).
  */
 import { EventEmitter } from 'node:events';
+import type { ProgressEvent } from './backup/output-parser.js';
 
-export interface RunProgress {
-  /** 0..1 */
-  percentDone: number;
-  totalFiles: number | null;
-  filesDone: number | null;
-  /** bytes */
-  totalBytes: number | null;
-  bytesDone: number | null;
-  secondsElapsed: number | null;
-  /** null when restic gives none or an absurd value (C05). */
-  secondsRemaining: number | null;
-  currentFiles: string[];
-}
+/** Live progress of a running backup, as the parser reports it (restic `status` lines). */
+export type RunProgress = Omit<ProgressEvent, 'errorCount'>;
 
 export interface AgentEvents {
   'run.started': { runId: number | null; jobId: string; jobName: string; triggeredBy: string; startTime: string };

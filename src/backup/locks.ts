@@ -52,16 +52,7 @@ export function parseLockJson(id: string, text: string): LockInfo | null {
   }
 }
 
-/** A process-exists check for this machine (signal 0; EPERM means it exists). */
-export function pidAliveOnThisHost(pid: number): boolean {
-  if (!Number.isInteger(pid) || pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
+export { pidAliveOnThisHost } from '../process-alive.js';
 
 /** Runs one restic command with the job's environment; resolves with exit code and output. */
 export type ResticRunner = (args: string[]) => Promise<{ exitCode: number | null; stdout: string; stderr: string }>;

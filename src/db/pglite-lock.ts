@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { AppError } from '../errors.js';
+import { pidAliveOnThisHost as pidAlive } from '../process-alive.js';
 
 export interface PgliteLockInfo {
   pid: number;
@@ -32,16 +33,6 @@ export function readPgliteLock(dataDir: string): PgliteLockInfo | null {
   }
 }
 
-/** Is process `pid` alive on this host? (EPERM: it exists but belongs to another user.) */
-function pidAlive(pid: number): boolean {
-  if (!Number.isInteger(pid) || pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 function lockedError(dataDir: string, holder: PgliteLockInfo, lockFile: string): AppError {
   const who = holder.pid === process.pid && holder.hostname === os.hostname() ? `process ${holder.pid} (this process)` : `process ${holder.pid}${holder.hostname && holder.hostname !== os.hostname() ? ` on ${holder.hostname}` : ''}`;
