@@ -13,8 +13,10 @@ import { systemClock, type Clock } from './clock.js';
 import type { LocalConfig } from './config/local-config.js';
 import { ConfigSync } from './config/config-sync.js';
 import { agentSettings } from './config/device-config.js';
-import { openDatabase, migrate, upsertDevice, markInterruptedRuns, setScheduleNextRun, heartbeat, type Database } from './db/index.js';
-import { errorMessage } from './errors.js';
+import { openDatabase, migrate, upsertDevice, markInterruptedRuns, setScheduleNextRun, heartbeat, usesServer, type Database } from './db/index.js';
+import { isTransientConnectError } from './db/db-errors.js';
+import { connectInBackground, DeferredDatabase } from './db/deferred-database.js';
+import { AppError, errorMessage } from './errors.js';
 import { EventBus } from './events.js';
 import type { Logger } from './logging.js';
 import { ActiveRepositories } from './backup/active-repositories.js';
@@ -52,7 +54,11 @@ export interface Agent {
 
 const INTERRUPTED_MESSAGE = 'The agent stopped (crash, kill or power loss) while this backup ran; it will catch up once.';
 
-/** Start every part of the agent; throws DB_CONNECT / DB_LOCKED / CONFIG_INVALID as user errors. */
+/**
+ * Start every part of the agent; throws DB_CONNECT / DB_LOCKED / CONFIG_INVALID as user errors. A
+ * PostgreSQL server that is merely unreachable (refused, time-out) is no error: the agent starts from
+ * the last-known-good config and connects in the background (src/db/deferred-database.ts).
+ */
 export async function startAgent(opts: StartAgentOptions): Promise<Agent> {
   const { local, logger } = opts;
   const clock = opts.clock ?? systemClock;
@@ -69,20 +75,27 @@ export async function startAgent(opts: StartAgentOptions): Promise<Agent> {
     logger.error({ restic_binary: local.client.restic_binary }, resticError);
   }
 
-  const db = await openDatabase({ database: local.database, dataDir: local.dataDir }, logger);
+  // A PostgreSQL server that is unreachable at start (not a config error such as a bad password)
+  // does not stop the agent: it runs from the last-known-good config and connects in the background.
+  const prepare = (conn: Database) => prepareDatabase(conn, local, restic, logger);
+  let db: Database;
+  let deferred: DeferredDatabase | null = null;
+  let interrupted: InterruptedRun[] = [];
   try {
-    const migrated = await migrate(db);
-    if (migrated.applied.length > 0) logger.info({ applied: migrated.applied }, 'database migrated');
-    await upsertDevice(db, {
-      id: deviceId, name: local.device.name, platform: process.platform, hostname: os.hostname(),
-      metadata: { agent_version: AGENT_VERSION, restic_version: restic ? formatVersion(restic.version) : null, os: `${os.type()} ${os.release()}`, arch: process.arch },
-    });
+    db = await openDatabase({ database: local.database, dataDir: local.dataDir }, logger);
   } catch (err) {
-    await db.close();
-    throw err;
+    if (!usesServer(local.database) || !isUnreachable(err)) throw err;
+    logger.error({ err: errorMessage(err) }, 'database unreachable at start: running from the last-known-good config and connecting in the background');
+    db = deferred = new DeferredDatabase('postgres', errorMessage(err));
   }
-  const interrupted = await markInterruptedRuns(db, deviceId, INTERRUPTED_MESSAGE);
-  for (const r of interrupted) logger.warn({ runId: r.id, jobId: r.jobId }, 'run left running by a crash marked interrupted');
+  if (!deferred) {
+    try {
+      interrupted = await prepare(db);
+    } catch (err) {
+      await db.close();
+      throw err;
+    }
+  }
 
   const metrics = new BackupMetrics({ deviceId });
   const pusher = local.metrics.enabled
@@ -120,11 +133,24 @@ export async function startAgent(opts: StartAgentOptions): Promise<Agent> {
   });
   const config = await sync.loadInitial();
   logBanner(logger, local, db, config, restic);
-  for (const r of interrupted) {
-    if (config?.jobs.some((j) => j.id === r.jobId && j.enabled)) scheduler.trigger(r.jobId, 'missed');
-  }
+  const catchUp = (runs: InterruptedRun[]) => {
+    for (const r of runs) if (sync.config?.jobs.some((j) => j.id === r.jobId && j.enabled)) scheduler.trigger(r.jobId, 'missed');
+  };
+  catchUp(interrupted);
   scheduler.start();
   await sync.start();
+  const connector = deferred
+    ? connectInBackground({
+      target: deferred, clock, logger,
+      open: () => openDatabase({ database: local.database, dataDir: local.dataDir }, logger),
+      setup: async (conn) => { interrupted = await prepare(conn); },
+      onAttached: async () => {
+        await sync.checkNow('database connected');
+        catchUp(interrupted);
+        await store.replay();
+      },
+    })
+    : null;
   pusher?.start();
 
   const service = new AgentService({ db, deviceId, pendingJournalEntries: () => store.pending, deviceName: local.device.name ?? deviceId, localZone, events, scheduler, lifecycle, sync, restic: () => restic, resticError: () => resticError, dbKind: db.kind, clock });
@@ -161,6 +187,7 @@ export async function startAgent(opts: StartAgentOptions): Promise<Agent> {
       }
       await stopped;
       beat();
+      await connector?.stop();
       stopReplay();
       await store.replay();
       await sync.stop();
@@ -172,6 +199,26 @@ export async function startAgent(opts: StartAgentOptions): Promise<Agent> {
     return stopping;
   };
   return { db, service, url, stop, cancelRunning: () => lifecycle.cancelAll() };
+}
+
+type InterruptedRun = { id: number; jobId: string };
+
+/** A failure to open PostgreSQL that is an outage (refused, time-out, server starting), not a config error. */
+function isUnreachable(err: unknown): boolean {
+  return err instanceof AppError && err.code === 'DB_CONNECT' && err.cause !== undefined && isTransientConnectError(err.cause);
+}
+
+/** Migrate, register this device, close runs a crash left `running`; throws the database's error. */
+async function prepareDatabase(db: Database, local: LocalConfig, restic: { version: ResticVersion } | null, logger: Logger): Promise<InterruptedRun[]> {
+  const migrated = await migrate(db);
+  if (migrated.applied.length > 0) logger.info({ applied: migrated.applied }, 'database migrated');
+  await upsertDevice(db, {
+    id: local.device.id, name: local.device.name, platform: process.platform, hostname: os.hostname(),
+    metadata: { agent_version: AGENT_VERSION, restic_version: restic ? formatVersion(restic.version) : null, os: `${os.type()} ${os.release()}`, arch: process.arch },
+  });
+  const interrupted = await markInterruptedRuns(db, local.device.id, INTERRUPTED_MESSAGE);
+  for (const r of interrupted) logger.warn({ runId: r.id, jobId: r.jobId }, 'run left running by a crash marked interrupted');
+  return interrupted;
 }
 
 function logBanner(logger: Logger, local: LocalConfig, db: Database, config: import('./config/device-config.js').DeviceConfig | null, restic: { path: string; version: ResticVersion } | null): void {

@@ -3,10 +3,15 @@
  * a cheap version check every `sync_interval_seconds` (one query on the change marker that the
  * database's triggers maintain), an immediate check on NOTIFY, a full load + diff + apply only when
  * the version moved, and the last-known-good copy on disk for when the database is away.
+ *
+ * While the database is away the checks back off (jittered, capped at MAX_BACKOFF_MS) and resume by
+ * themselves; LISTEN that failed (database down at start) is retried after the next good check. The
+ * Database may be a DeferredDatabase (src/db/deferred-database.ts) that is not connected yet.
  */
 import type { Clock } from '../clock.js';
 import type { Database } from '../db/database.js';
 import { CONFIG_CHANNEL, getConfigVersion, isDbUnavailable, loadDeviceConfigVersioned } from '../db/index.js';
+import { backoffDelayMs } from '../db/backoff.js';
 import { errorMessage } from '../errors.js';
 import type { Logger } from '../logging.js';
 import { diffDeviceConfig, type ConfigChange } from '../scheduler/reload-diff.js';
@@ -22,6 +27,8 @@ export interface SyncState {
   cachedConfigSince: string | null;
   /** ISO: since when the database is unreachable (null while connected). */
   downSince: string | null;
+  /** NOTIFY subscription active (false: changes arrive with the periodic check only). */
+  listening: boolean;
 }
 
 export interface ConfigSyncOptions {
@@ -39,11 +46,13 @@ export interface ConfigSyncOptions {
 
 /** Longest pause between checks while the database is away, ms. */
 const MAX_BACKOFF_MS = 60_000;
+/** First pause after a failed check, ms (doubles per failure, jittered). */
+const FIRST_BACKOFF_MS = 2_000;
 
 export class ConfigSync {
   private version: string | null = null;
   private current: DeviceConfig | null = null;
-  private state: SyncState = { connected: false, lastSyncAt: null, usingCachedConfig: false, cachedConfigSince: null, downSince: null };
+  private state: SyncState = { connected: false, lastSyncAt: null, usingCachedConfig: false, cachedConfigSince: null, downSince: null, listening: false };
   private cancelTimer: (() => void) | null = null;
   private unlisten: (() => Promise<void>) | null = null;
   private checking: Promise<void> | null = null;
@@ -90,16 +99,27 @@ export class ConfigSync {
 
   /** Start periodic checks and NOTIFY. */
   async start(): Promise<void> {
-    if (this.opts.listen !== false) {
-      try {
-        this.unlisten = await this.opts.db.listen(CONFIG_CHANNEL, (payload) => {
-          if (payload === '' || payload === '*' || payload === this.opts.deviceId) void this.checkNow('notify');
-        });
-      } catch (err) {
-        this.opts.logger.warn({ err: errorMessage(err) }, 'LISTEN failed; config changes arrive with the periodic check only');
-      }
-    }
+    await this.subscribe();
     this.scheduleNext();
+  }
+
+  /** LISTEN on the config channel once (no-op when off, subscribed or stopped); failure is logged, retried after the next good check. */
+  private async subscribe(): Promise<void> {
+    if (this.opts.listen === false || this.unlisten || this.stopped) return;
+    try {
+      const unlisten = await this.opts.db.listen(CONFIG_CHANNEL, (payload) => {
+        if (payload === '' || payload === '*' || payload === this.opts.deviceId) void this.checkNow('notify');
+      });
+      if (this.stopped) {
+        await unlisten().catch(() => undefined);
+        return;
+      }
+      this.unlisten = unlisten;
+      this.state.listening = true;
+    } catch (err) {
+      const level = isDbUnavailable(err) ? 'info' : 'warn';
+      this.opts.logger[level]({ err: errorMessage(err) }, 'LISTEN failed; config changes arrive with the periodic check until it works');
+    }
   }
 
   /** Check the version now (coalesced with a check in progress). */
@@ -125,6 +145,7 @@ export class ConfigSync {
       const version = await getConfigVersion(this.opts.db, this.opts.deviceId);
       this.markUp();
       if (version !== this.version || this.current === null || this.state.usingCachedConfig) await this.loadFull(reason);
+      if (!this.unlisten) await this.subscribe();
     } catch (err) {
       if (isDbUnavailable(err)) this.markDown(err);
       else this.opts.logger.error({ err: errorMessage(err) }, 'config sync failed');
@@ -174,7 +195,7 @@ export class ConfigSync {
     if (this.stopped) return;
     this.cancelTimer?.();
     const intervalMs = agentSettings(this.current?.settings ?? {}).syncIntervalSeconds * 1000;
-    const delay = this.state.connected ? intervalMs : Math.min(intervalMs, MAX_BACKOFF_MS, 2000 * 2 ** Math.min(this.failures, 10));
+    const delay = this.state.connected ? intervalMs : Math.min(intervalMs, backoffDelayMs(this.failures - 1, FIRST_BACKOFF_MS, MAX_BACKOFF_MS));
     this.cancelTimer = this.opts.clock.setTimer(() => void this.checkNow('timer'), Math.min(delay, 2 ** 31 - 1));
   }
 
@@ -185,6 +206,7 @@ export class ConfigSync {
     this.cancelTimer = null;
     try {
       await this.unlisten?.();
+      this.state.listening = false;
     } catch {
       // the connection may already be gone
     }
