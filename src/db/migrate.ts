@@ -52,7 +52,13 @@ export function readMigrations(dir: string): MigrationFile[] {
   });
 }
 
+/**
+ * Create schema_migrations when missing. Checked first: `CREATE TABLE IF NOT EXISTS` needs CREATE
+ * on the schema even when the table exists, and an agent's role (backup_client, doc/roles.sql) has none.
+ */
 async function ensureTable(tx: Queryable): Promise<void> {
+  const { rows } = await tx.query<{ present: boolean }>("SELECT to_regclass('schema_migrations') IS NOT NULL AS present");
+  if (rows[0]?.present === true) return;
   await tx.query(`CREATE TABLE IF NOT EXISTS schema_migrations (
     version    TEXT PRIMARY KEY,
     applied_at TIMESTAMPTZ NOT NULL DEFAULT now(),
