@@ -7,7 +7,7 @@
  * (C02), is kept as text in a bounded tail. The LAST summary wins (C01). Numbers outside the
  * safe integer range (2^63 seconds_remaining, C05) become null. Memory is bounded (C15).
  */
-import { BoundedTail, stripAnsi } from './bounded-tail.js';
+import { BoundedTail, detachString, stripAnsi } from './bounded-tail.js';
 import { LineSplitter } from './line-splitter.js';
 
 export interface ProgressEvent {
@@ -104,7 +104,8 @@ export function errorItemMessage(err: unknown, item: string | null): string {
       msg = `${e.Op} ${typeof e.Path === 'string' ? e.Path : (item ?? '')}: ${errno}`;
     } else msg = item ? `cannot read ${item} (restic gave no detail)` : 'unknown error (restic gave no detail)';
   } else msg = 'unknown error';
-  return msg.length > MAX_MESSAGE_CHARS ? `${msg.slice(0, MAX_MESSAGE_CHARS)}…` : msg;
+  // A copy: a slice of a long parsed message would keep all of it alive (see detachString).
+  return msg.length > MAX_MESSAGE_CHARS ? detachString(`${msg.slice(0, MAX_MESSAGE_CHARS)}…`) : msg;
 }
 
 function str(v: unknown): string | null {
@@ -182,7 +183,7 @@ export class BackupOutputParser {
         return true;
       }
       case 'exit_error':
-        this.exitError = { code: safeNumber(m.code), message: (str(m.message) ?? '').slice(0, MAX_MESSAGE_CHARS) };
+        this.exitError = { code: safeNumber(m.code), message: detachString((str(m.message) ?? '').slice(0, MAX_MESSAGE_CHARS)) };
         return true;
       default:
         return false;
