@@ -82,7 +82,13 @@ export function writeAgentConfig(c: AgentConfigInput): string {
   return file;
 }
 
-/** Poll `fn` every `everyMs` until it returns a truthy value; throws `what` after `timeoutMs`. */
+/** Thrown inside a `waitFor` callback to stop waiting at once (e.g. the process exited). */
+export class StopWaiting extends Error {}
+
+/**
+ * Poll `fn` every `everyMs` until it returns a truthy value; throws `what` after `timeoutMs`.
+ * Errors thrown by `fn` count as "not yet", except StopWaiting, which ends the wait at once.
+ */
 export async function waitFor<T>(what: string, fn: () => Promise<T> | T, timeoutMs = 60_000, everyMs = 200): Promise<NonNullable<T>> {
   const end = Date.now() + timeoutMs;
   let lastErr: unknown = null;
@@ -91,6 +97,7 @@ export async function waitFor<T>(what: string, fn: () => Promise<T> | T, timeout
       const v = await fn();
       if (v) return v as NonNullable<T>;
     } catch (err) {
+      if (err instanceof StopWaiting) throw err;
       lastErr = err;
     }
     if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastErr ? ` (last error: ${String(lastErr)})` : ''}`);
@@ -154,7 +161,7 @@ export class AgentProcess {
     return waitFor(`log line ${String(match)} from ${this.configPath}`, () => {
       const hit = this.lines.slice(from).find(test);
       if (hit) return hit;
-      if (this.exitInfo) throw new Error(`agent exited (${JSON.stringify(this.exitInfo)}) before logging ${String(match)}; stderr:\n${this.stderr.slice(-3000)}`);
+      if (this.exitInfo) throw new StopWaiting(`agent exited (${JSON.stringify(this.exitInfo)}) before logging ${String(match)}; stderr:\n${this.stderr.slice(-3000)}`);
       return null;
     }, timeoutMs, 100);
   }
@@ -203,7 +210,7 @@ export class ProcessGroup {
     const a = this.startAgent(configPath, ['run'], opts);
     await a.waitForLog('rbackup2 agent started', opts.timeoutMs ?? 90_000);
     await waitFor('agent API /health', async () => {
-      if (a.exitInfo) throw new Error(`agent exited: ${a.stderr.slice(-2000)}`);
+      if (a.exitInfo) throw new StopWaiting(`agent exited: ${a.stderr.slice(-2000)}`);
       return (await fetch(`http://127.0.0.1:${port}/health`, { signal: AbortSignal.timeout(2000) })).ok;
     }, opts.timeoutMs ?? 60_000);
     return a;
