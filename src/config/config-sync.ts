@@ -165,12 +165,13 @@ export class ConfigSync {
     this.state.cachedConfigSince = null;
     for (const j of config.invalidJobs) this.opts.logger.warn({ jobId: j.id, job: j.name, reason: j.reason }, 'invalid job skipped');
     if (before) for (const c of changes) this.opts.logger.info({ change: c.kind, jobId: c.jobId }, c.message);
+    // Apply before the first await, so /status never shows the new config with the old schedule.
+    if (before === null || changes.length > 0) this.opts.onChange(config, changes);
     try {
       await writeConfigCache(this.opts.dataDir, config, new Date(this.opts.clock.now()));
     } catch (err) {
       this.opts.logger.warn({ err: errorMessage(err) }, 'could not write the last-known-good config copy');
     }
-    if (before === null || changes.length > 0) this.opts.onChange(config, changes);
     this.opts.logger.debug({ reason, version, changes: changes.length }, 'config loaded');
   }
 
