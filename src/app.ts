@@ -13,7 +13,7 @@ import { systemClock, type Clock } from './clock.js';
 import type { LocalConfig } from './config/local-config.js';
 import { ConfigSync } from './config/config-sync.js';
 import { agentSettings } from './config/device-config.js';
-import { openDatabase, migrate, upsertDevice, markInterruptedRuns, setScheduleNextRun, heartbeat, usesServer, type Database } from './db/index.js';
+import { openDatabase, migrate, upsertDevice, markInterruptedRuns, setScheduleNextRun, usesServer, type Database } from './db/index.js';
 import { isTransientConnectError } from './db/db-errors.js';
 import { connectInBackground, DeferredDatabase } from './db/deferred-database.js';
 import { AppError, errorMessage } from './errors.js';
@@ -23,6 +23,7 @@ import { ActiveRepositories } from './backup/active-repositories.js';
 import { discoverRestic, formatVersion, type ResticVersion } from './backup/restic-version.js';
 import { RunLifecycle } from './runs/run-lifecycle.js';
 import { DbRunStore } from './runs/run-store.js';
+import { RunRetention } from './runs/retention.js';
 import { JournalRunStore } from './runs/journal-run-store.js';
 import { Scheduler } from './scheduler/scheduler.js';
 import { BackupMetrics } from './metrics/backup-metrics.js';
@@ -167,7 +168,9 @@ export async function startAgent(opts: StartAgentOptions): Promise<Agent> {
     logger.info({ url }, 'web UI and API listening');
   }
 
-  const beat = startHeartbeat(db, deviceId, clock, logger, () => agentSettings(sync.config?.settings ?? {}).heartbeatIntervalSeconds);
+  const beat = startHeartbeat(db, deviceId, clock, logger, () => agentSettings(sync.config?.settings ?? {}).heartbeatIntervalSeconds, deviceMetadata(restic));
+  const retention = new RunRetention({ db, clock, logger });
+  retention.start();
   const stopReplay = startJournalReplay(store, metrics, clock);
 
   let stopping: Promise<void> | null = null;
@@ -187,6 +190,7 @@ export async function startAgent(opts: StartAgentOptions): Promise<Agent> {
       }
       await stopped;
       beat();
+      await retention.stop();
       await connector?.stop();
       stopReplay();
       await store.replay();
@@ -214,7 +218,7 @@ async function prepareDatabase(db: Database, local: LocalConfig, restic: { versi
   if (migrated.applied.length > 0) logger.info({ applied: migrated.applied }, 'database migrated');
   await upsertDevice(db, {
     id: local.device.id, name: local.device.name, platform: process.platform, hostname: os.hostname(),
-    metadata: { agent_version: AGENT_VERSION, restic_version: restic ? formatVersion(restic.version) : null, os: `${os.type()} ${os.release()}`, arch: process.arch },
+    metadata: deviceMetadata(restic),
   });
   const interrupted = await markInterruptedRuns(db, local.device.id, INTERRUPTED_MESSAGE);
   for (const r of interrupted) logger.warn({ runId: r.id, jobId: r.jobId }, 'run left running by a crash marked interrupted');
@@ -248,12 +252,20 @@ function startJournalReplay(store: JournalRunStore, metrics: BackupMetrics, cloc
   };
 }
 
-/** Refresh devices.last_seen every heartbeat interval; returns the stop function. */
-function startHeartbeat(db: Database, deviceId: string, clock: Clock, logger: Logger, intervalSeconds: () => number): () => void {
+/** What devices.metadata says about this agent (set at registration and every heartbeat). */
+function deviceMetadata(restic: { version: ResticVersion } | null): Record<string, unknown> {
+  return { agent_version: AGENT_VERSION, restic_version: restic ? formatVersion(restic.version) : null, os: `${os.type()} ${os.release()}`, arch: process.arch };
+}
+
+/**
+ * Refresh devices.last_seen (database clock), hostname and metadata every heartbeat interval;
+ * returns the stop function. Metadata keys are merged; unchanged values bump no config version.
+ */
+function startHeartbeat(db: Database, deviceId: string, clock: Clock, logger: Logger, intervalSeconds: () => number, metadata: Record<string, unknown>): () => void {
   let cancel: (() => void) | null = null;
   let stopped = false;
   const tick = () => {
-    heartbeat(db, deviceId)
+    db.query('UPDATE devices SET last_seen = now(), hostname = $2, metadata = devices.metadata || $3::jsonb WHERE id = $1', [deviceId, os.hostname(), JSON.stringify(metadata)])
       .catch((err: unknown) => logger.debug({ err: errorMessage(err) }, 'heartbeat not recorded'))
       .finally(() => {
         if (!stopped) cancel = clock.setTimer(tick, Math.min(intervalSeconds() * 1000, 2 ** 31 - 1));
