@@ -15,10 +15,12 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Run `node dist/main.js ...args` (stdin closed, so no prompt can wait); resolves on exit. */
+/** Run `node dist/main.js ...args` (stdin closed, so no prompt can wait; no RBACKUP2_* from the runner); resolves on exit. */
 export function runCli(args: readonly string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 90_000): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [MAIN_JS, ...args], { cwd: repoRoot, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    // RBACKUP2_* variables of the test runner (e.g. RBACKUP2_SKIP_BUILD) would be read as config overrides.
+    const inherited = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('RBACKUP2_')));
+    const child = spawn(process.execPath, [MAIN_JS, ...args], { cwd: repoRoot, env: { ...inherited, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => { stdout += d; });
@@ -44,6 +46,7 @@ export function writeConfig(dataDir: string, deviceId: string, pgUrl?: string): 
     `  log_file: "${path.join(dataDir, 'rbackup2.log')}"`,
     '  restic_binary: "restic"',
   ];
+  fs.mkdirSync(dataDir, { recursive: true });
   const file = path.join(dataDir, 'config.yaml');
   fs.writeFileSync(file, `${lines.join('\n')}\n`);
   return file;

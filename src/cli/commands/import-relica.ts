@@ -68,12 +68,12 @@ async function passwordSource(o: ImportOptions, notes: string[]): Promise<Passwo
 function formatResult(r: ApplyResult): string {
   const lines = ['', 'Written to the database (one transaction):'];
   for (const t of TABLES) {
-    lines.push(`  ${t.padEnd(13)}${r.created[t]} created, ${r.updated[t]} updated, ${r.deleted[t]} deleted, ${r.unchanged[t]} unchanged`);
+    lines.push(`  ${t.padEnd(14)}${r.created[t]} created, ${r.updated[t]} updated, ${r.deleted[t]} deleted, ${r.unchanged[t]} unchanged`);
   }
   const changed = TABLES.reduce((n, t) => n + r.created[t] + r.updated[t] + r.deleted[t], 0);
   const same = TABLES.reduce((n, t) => n + r.unchanged[t], 0);
   lines.push(changed === 0
-    ? `Nothing changed: all ${same} row(s) were already unchanged (the import had been done before).`
+    ? `Nothing changed: all ${same} row(s) were already up to date.`
     : `${changed} row(s) written, ${same} unchanged.`);
   return `${lines.join('\n')}\n`;
 }
