@@ -7,6 +7,6 @@ import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 
 export default function setup(): void {
-  if (process.env.RBACKUP2_SKIP_BUILD === '1') return;
+  if (process.env.RB2_TEST_SKIP_BUILD === '1') return;
   execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: path.resolve(import.meta.dirname, '..'), stdio: 'inherit' });
 }
