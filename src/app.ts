@@ -15,7 +15,7 @@ import { ConfigSync } from './config/config-sync.js';
 import { agentSettings } from './config/device-config.js';
 import { openDatabase, migrate, upsertDevice, markInterruptedRuns, setScheduleNextRun, usesServer, type Database } from './db/index.js';
 import { isTransientConnectError } from './db/db-errors.js';
-import { connectInBackground, DeferredDatabase } from './db/deferred-database.js';
+import { connectInBackground, DeferredDatabase, quietRetryLogger } from './db/deferred-database.js';
 import { AppError, errorMessage } from './errors.js';
 import { EventBus } from './events.js';
 import type { Logger } from './logging.js';
@@ -143,7 +143,7 @@ export async function startAgent(opts: StartAgentOptions): Promise<Agent> {
   const connector = deferred
     ? connectInBackground({
       target: deferred, clock, logger,
-      open: () => openDatabase({ database: local.database, dataDir: local.dataDir }, logger),
+      open: () => openDatabase({ database: local.database, dataDir: local.dataDir }, quietRetryLogger(logger)),
       setup: async (conn) => { interrupted = await prepare(conn); },
       onAttached: async () => {
         await sync.checkNow('database connected');

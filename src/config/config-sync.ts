@@ -90,6 +90,7 @@ export class ConfigSync {
         this.state.usingCachedConfig = true;
         this.state.cachedConfigSince = cached.savedAt;
         this.opts.logger.warn({ savedAt: cached.savedAt }, 'database unreachable: running on the last-known-good config');
+        this.opts.onChange(cached.config, []);
         return this.current;
       }
       this.opts.logger.error({ cache: cached.detail }, 'database unreachable and no usable cached config: no backups until the database is back');

@@ -75,6 +75,18 @@ export class DeferredDatabase implements Database {
   }
 }
 
+/**
+ * The logger to give `openDatabase` in the background loop: openPostgres' per-attempt warning
+ * ('database connection failed; retrying') becomes debug, since connectInBackground already logs
+ * one line per round; everything else (e.g. a pool's failed idle connection later) is unchanged.
+ */
+export function quietRetryLogger<L extends { warn(obj: object, msg: string): void; info(obj: object, msg: string): void; debug(obj: object, msg: string): void }>(logger: L): { warn(obj: object, msg: string): void; info(obj: object, msg: string): void } {
+  return {
+    warn: (obj, msg) => (msg === 'database connection failed; retrying' ? logger.debug(obj, msg) : logger.warn(obj, msg)),
+    info: (obj, msg) => logger.info(obj, msg),
+  };
+}
+
 /** Logger subset used here (pino-compatible). */
 interface ConnectLogger {
   info(obj: object, msg: string): void;
