@@ -145,6 +145,8 @@ describe('scheduler on the spawned agent [postgres, real restic]', () => {
     expect(resticPidsFor(slowRepo.dir)).toHaveLength(1);
     const stopped = await agent.stop('SIGTERM', 90_000);
     expect(stopped.code, agent.stderr.slice(-3000)).toBe(0);
+    // 1 s of shutdown timeout, then SIGINT: restic stops at once (not after the 30 s SIGKILL grace).
+    expect(stopped.ms, agent.stderr.slice(-3000)).toBeLessThan(25_000);
     const rows = await runsOf(db, slowJob);
     expect(rows.at(-1)?.status).toBe('cancelled');
     expect(rows.at(-1)?.end_time).not.toBeNull();
