@@ -82,6 +82,11 @@ describe('database roles from doc/roles.sql and doc/grants.sql', () => {
     fs.rmSync(tmp, { recursive: true, force: true });
   });
 
+  it('doc/deployment.md shows exactly the SQL files this test runs', () => {
+    const doc = fs.readFileSync(path.join(repoRoot, 'doc/deployment.md'), 'utf8');
+    for (const f of ['doc/roles.sql', 'doc/grants.sql']) expect(doc, f).toContain('```sql\n' + fs.readFileSync(path.join(repoRoot, f), 'utf8') + '```');
+  });
+
   it('the tables belong to backup_admin (migrations ran as it)', async () => {
     const { rows } = await admin.query<{ owner: string }>("SELECT DISTINCT tableowner AS owner FROM pg_tables WHERE schemaname = 'public'");
     expect(rows.map((r) => r.owner)).toEqual(['backup_admin']);
