@@ -55,7 +55,7 @@ export interface ConfigInput {
 export class Scenario {
   readonly deviceId: string;
   readonly repo: string;
-  readonly password = randomBytes(12).toString('hex');
+  password = randomBytes(12).toString('hex');
   readonly dataDir: string;
   readonly logFile: string;
   readonly configPath: string;
