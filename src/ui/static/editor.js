@@ -21,7 +21,7 @@ function scheduleRow(s, removed) {
   const tz = el('input', { value: s.timezone ?? '', placeholder: 'device local zone, e.g. Europe/Prague' });
   const catchUp = el('input', { type: 'checkbox', checked: s.catch_up !== false });
   const enabled = el('input', { type: 'checkbox', checked: s.enabled !== false });
-  const preview = el('ol', { class: 'preview', dataset: { testid: 'cron-preview' }, 'aria-live': 'polite' });
+  const preview = el('ol', { class: 'preview', dataset: { testid: 'cron-preview' }, 'aria-live': 'polite', 'aria-label': 'Next runs' });
   const cronBox = field('cron_expression', 'Cron expression', cron);
   const intervalBox = field('interval_seconds', 'Interval (seconds)', interval);
   const sync = () => { cronBox.hidden = type.value !== 'cron'; intervalBox.hidden = type.value !== 'interval'; preview.hidden = type.value !== 'cron'; };
@@ -36,7 +36,7 @@ function scheduleRow(s, removed) {
         if (tz.value.trim()) q.set('tz', tz.value.trim());
         const r = await api('GET', `/cron-preview?${q}`);
         err.textContent = '';
-        preview.replaceChildren(el('li', { class: 'sr-only' }, 'Next runs:'), ...r.nextRuns.map((t) => el('li', {}, formatTime(t))));
+        preview.replaceChildren(...r.nextRuns.map((t) => el('li', {}, formatTime(t))));
       } catch (e) {
         preview.replaceChildren();
         err.textContent = e instanceof ApiError ? (e.fields[0]?.message ?? e.message) : String(e);

@@ -9,7 +9,7 @@ export function renderStatus(status) {
   const dbText = db.connected
     ? `Connected (${db.kind === 'pglite' ? 'embedded' : 'PostgreSQL'})`
     : `Not connected – using cached config${db.cachedConfigSince ? ` since ${formatTime(db.cachedConfigSince)}` : ''}`;
-  const finished = status.jobs.map((j) => j.lastRun?.endTime ?? j.lastRun?.startTime).filter(Boolean).sort();
+  const finished = status.jobs.filter((j) => j.lastRun && j.lastRun.status !== 'running').map((j) => j.lastRun.endTime ?? j.lastRun.startTime).filter(Boolean).sort();
   const next = status.jobs.map((j) => j.nextRunAt).filter(Boolean).sort();
   const lastBackup = finished[finished.length - 1] ?? null;
   const rows = [
@@ -28,8 +28,13 @@ function progressBlock(job, onCancel) {
   const p = job.progress;
   const pct = p ? Math.round(p.percentDone * 1000) / 10 : 0;
   const nums = [`${pct}%`];
-  if (p?.filesDone !== null && p?.filesDone !== undefined) nums.push(`${p.filesDone}${p.totalFiles !== null ? ` / ${p.totalFiles}` : ''} files`);
-  if (p?.bytesDone !== null && p?.bytesDone !== undefined) nums.push(`${formatBytes(p.bytesDone)}${p.totalBytes !== null ? ` / ${formatBytes(p.totalBytes)}` : ''}`);
+  // restic --json omits files_done / bytes_done while they are 0 (omitempty): with a total known,
+  // a missing count is 0, not unknown.
+  const count = (done, total) => done ?? (total !== null && total !== undefined ? 0 : null);
+  const filesDone = count(p?.filesDone, p?.totalFiles);
+  const bytesDone = count(p?.bytesDone, p?.totalBytes);
+  if (filesDone !== null) nums.push(`${filesDone}${p.totalFiles !== null && p.totalFiles !== undefined ? ` / ${p.totalFiles}` : ''} files`);
+  if (bytesDone !== null) nums.push(`${formatBytes(bytesDone)}${p.totalBytes !== null && p.totalBytes !== undefined ? ` / ${formatBytes(p.totalBytes)}` : ''}`);
   // C05: no ETA when restic gave none (null), never an absurd one.
   if (p && p.secondsRemaining !== null && p.secondsRemaining !== undefined) nums.push(`${formatDuration(p.secondsRemaining)} left`);
   const fill = el('span');
@@ -56,7 +61,7 @@ export function renderJobs(status, handlers) {
       el('h3', {}, el('span', {}, j.name), el('span', { class: `badge ${statusClass(st)}`, dataset: { testid: `job-status-${j.id}` } }, running ? (j.queued ? 'Queued' : 'Running') : statusLabel(last?.status))),
       el('div', { class: 'meta' }, j.sourcePaths.join(', ')),
       j.invalidReason ? el('div', { class: 'field-error' }, `Not scheduled: ${j.invalidReason}`) : null,
-      el('div', { class: 'meta', dataset: { testid: `job-last-${j.id}` } }, `Last run: ${last ? `${formatTime(last.startTime)}, ${formatDuration(last.durationSeconds)}, ${formatBytes(last.dataAddedBytes)} added` : 'never'}`),
+      el('div', { class: 'meta', dataset: { testid: `job-last-${j.id}` } }, `Last run: ${!last ? 'never' : last.status === 'running' ? `running since ${formatTime(last.startTime)}` : `${formatTime(last.startTime)}, ${formatDuration(last.durationSeconds)}, ${formatBytes(last.dataAddedBytes)} added`}`),
       el('div', { class: 'meta', dataset: { testid: `job-next-${j.id}` } }, `Next run: ${j.nextRunAt ? `${formatTime(j.nextRunAt)} (${formatRelative(j.nextRunAt)})` : j.enabled ? 'not scheduled' : 'disabled'}`),
       running ? progressBlock(job, handlers.cancel) : null,
       el('div', { class: 'buttons' },
