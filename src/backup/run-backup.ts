@@ -14,6 +14,7 @@ import { formatErrorItems, formatOutputTail, statsFrom, type BackupResult } from
 import { buildBackupArgs } from './command.js';
 import { baseChildEnv, buildResticEnv } from './environment.js';
 import { runHooks, type HookResult } from './hooks.js';
+import { localRepositoryHasNoLocks } from './local-locks.js';
 import { clearStaleLocks, pidAliveOnThisHost, type ResticRunner } from './locks.js';
 import { classifyOutcome, type ErrorKind, type Outcome } from './outcome.js';
 import { BackupOutputParser, type ParsedOutput, type ProgressEvent } from './output-parser.js';
@@ -137,8 +138,9 @@ export async function runBackup(opts: RunBackupOptions): Promise<BackupResult> {
     if (start.stop) return fail('hook_failed', start.stopMessage ?? 'A start hook failed.');
     if (opts.signal?.aborted) return fail('cancelled', 'The backup was cancelled before restic started.');
 
-    const pre = await clearStaleLocks(runner, staleCtx());
-    if (pre.unlocked || pre.notes.length > 0) warnings.push(...pre.notes);
+    // An empty locks/ folder of a local repository needs no `restic list locks` (local-locks.ts).
+    const pre = await localRepositoryHasNoLocks(repoKey, platform) ? null : await clearStaleLocks(runner, staleCtx());
+    if (pre && (pre.unlocked || pre.notes.length > 0)) warnings.push(...pre.notes);
     let deadline: number | null = null;
     for (;;) {
       attempts++;
