@@ -8,7 +8,9 @@ export function renderStatus(status) {
   const db = status.database;
   const dbText = db.connected
     ? `Connected (${db.kind === 'pglite' ? 'embedded' : 'PostgreSQL'})`
-    : `Not connected – using cached config${db.cachedConfigSince ? ` since ${formatTime(db.cachedConfigSince)}` : ''}`;
+    : `Not connected${db.downSince ? ` since ${formatTime(db.downSince)} (${formatRelative(db.downSince)})` : ''} – ${db.usingCachedConfig && db.cachedConfigSince ? `using the cached config saved ${formatTime(db.cachedConfigSince)} (${formatRelative(db.cachedConfigSince)})` : 'using the config loaded at start'}`;
+  // Run records kept in the local journal until the database has them (issue 8).
+  const pending = db.pendingJournalEntries ?? 0;
   const finished = status.jobs.filter((j) => j.lastRun && j.lastRun.status !== 'running').map((j) => j.lastRun.endTime ?? j.lastRun.startTime).filter(Boolean).sort();
   const next = status.jobs.map((j) => j.nextRunAt).filter(Boolean).sort();
   const lastBackup = finished[finished.length - 1] ?? null;
@@ -16,6 +18,7 @@ export function renderStatus(status) {
     ['Database', dbText, 'status-db'],
     ['Last backup', lastBackup ? `${formatTime(lastBackup)} (${formatRelative(lastBackup)})` : 'never', 'status-last'],
     ['Next backup', next[0] ? `${formatTime(next[0])} (${formatRelative(next[0])})` : 'none scheduled', 'status-next'],
+    ...(pending > 0 ? [['Waiting records', `${pending} run record${pending === 1 ? '' : 's'} kept on this device until the database is back`, 'status-pending']] : []),
     ['restic', status.restic.ok ? status.restic.version ?? 'ok' : `not usable: ${status.restic.error ?? 'unknown'}`, 'status-restic'],
   ];
   $('status').replaceChildren(...rows.map(([k, v, id]) => el('div', {}, el('dt', {}, k), el('dd', { id, dataset: { testid: id } }, v))));
