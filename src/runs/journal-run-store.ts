@@ -50,17 +50,22 @@ export class JournalRunStore implements RunStore {
   }
 
   async finished(r: RunFinishRecord, s: RunStartRecord, runId: number | null): Promise<number | null> {
-    this.live.delete(r.clientRunId);
-    const journalled = await this.journalWrite({ start: s, finish: r });
+    // The run stays `live` until its outcome is journalled and offered to the database: a replay
+    // running meanwhile must not read the start-only entry and record the run as interrupted
+    // (its database write could land after this success and overwrite it).
+    let journalled = false;
     try {
+      journalled = await this.journalWrite({ start: s, finish: r });
       const id = await this.inner.finished(r, s, runId);
       if (journalled) await this.journal.remove(r.clientRunId);
       return id;
     } catch (err) {
       if (!journalled) throw err;
       this.logger.warn({ err: errorMessage(err), jobId: r.jobId }, 'run outcome kept in the local journal until the database is back');
-      await this.refreshCount();
       return null;
+    } finally {
+      this.live.delete(r.clientRunId);
+      if (journalled) await this.refreshCount().catch(() => undefined);
     }
   }
 
