@@ -120,11 +120,11 @@ describe('web UI on the real agent (PostgreSQL, restic 0.14)', () => {
     // A restic status line with progress reaches the bar (SSE run.progress) while the run goes on.
     const bar = page.locator(`[data-testid="progress-${photosJob}"] [role=progressbar]`);
     await expect.poll(async () => Number(await bar.getAttribute('aria-valuenow')), { timeout: 30_000, interval: 100 }).toBeGreaterThan(0);
-    const pct = Number(await bar.getAttribute('aria-valuenow'));
-    expect(pct).toBeLessThanOrEqual(100);
+    expect(Number(await bar.getAttribute('aria-valuenow'))).toBeLessThanOrEqual(100);
+    // Bar and text can be one progress event apart: the text is checked for its own percent.
     const text = await page.getByTestId(`progress-text-${photosJob}`).textContent();
-    expect(text).toContain(`${pct}%`);
-    expect(text).toMatch(/ files/);
+    expect(text).toMatch(/^\d{1,3}(\.\d)?%/);
+    expect(text).not.toMatch(/^0%/);
     // restic's scanner has counted the whole source by the time files are being read.
     await expect.poll(() => page.getByTestId(`progress-text-${photosJob}`).textContent(), { timeout: 15_000, interval: 100 }).toMatch(/\/ 4 files.*\/ 160 MiB/);
     // The run row written at start is the job's last run while it goes on: shown as running, not as '–'.
