@@ -76,6 +76,9 @@ describe('runBackup with real restic', () => {
       while (running) {
         for (const pid of fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
           try {
+            // only restic children of this test process (other suites run restic at the same time)
+            const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+            if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) !== process.pid) continue;
             const cmdline = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8');
             if (cmdline.includes('backup\0--json')) seen.push({ cmdline, environ: fs.readFileSync(`/proc/${pid}/environ`, 'utf8') });
           } catch { /* process ended */ }
