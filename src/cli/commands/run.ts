@@ -4,7 +4,6 @@
  * client.shutdown_timeout_seconds, then are cancelled); a second signal cancels them at once.
  */
 import type { Command } from 'commander';
-import { startAgent } from '../../app.js';
 import { createLogger } from '../../logging.js';
 import { AppError } from '../../errors.js';
 import type { LocalConfig } from '../../config/local-config.js';
@@ -28,6 +27,9 @@ export async function runAgentForeground(local: LocalConfig): Promise<void> {
   const { logger } = log;
   let agent;
   try {
+    // Loaded here, not at the top: one-shot commands (backup, job list) start faster without the
+    // HTTP server, metrics and scheduler modules.
+    const { startAgent } = await import('../../app.js');
     agent = await startAgent({ local, logger });
   } catch (err) {
     logger.error({ err: (err as Error).message }, 'agent could not start');
