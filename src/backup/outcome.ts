@@ -71,7 +71,13 @@ function messageFor(kind: ErrorKind, lines: readonly string[], detail: string | 
       const loc = lines[lines.findIndex((l) => l.startsWith('Is there a repository at the following location?')) + 1];
       return `There is no restic repository at ${loc && !loc.startsWith('Is there') ? loc.trim() : 'the configured location'}; initialise it with "restic init" or fix the repository URL.`;
     }
-    case 'source_missing': return 'None of the source paths exist, so nothing was backed up.';
+    case 'source_missing': {
+      // restic 0.14+ prints "<path> does not exist, skipping" for each before the fatal line.
+      const missing = lines.map((l) => /^(.*) does not exist, skipping$/.exec(l)?.[1]).filter((p): p is string => !!p);
+      return missing.length > 0
+        ? `None of the source paths exist (${listPaths(missing, missing.length)}), so nothing was backed up.`
+        : 'None of the source paths exist, so nothing was backed up.';
+    }
     case 'invalid_arguments': {
       const flag = /unknown (?:shorthand )?flag: '?([^\s']+)'?/.exec(text)?.[1];
       return flag ? `restic does not know the option ${flag}; remove it from the job's restic_args.` : `restic rejected its arguments: ${detail ?? 'see the output'}.`;

@@ -72,7 +72,7 @@ describe('classifier on every recorded restic 0.14 output', () => {
   });
 
   it('source missing: all missing fails (14), one missing is a warning on success (13)', () => {
-    expect(classify('14-backup-json-all-missing').outcome).toMatchObject({ status: 'failed', errorKind: 'source_missing' });
+    expect(classify('14-backup-json-all-missing').outcome).toMatchObject({ status: 'failed', errorKind: 'source_missing', errorMessage: 'None of the source paths exist (/srv/nope1, /srv/nope2), so nothing was backed up.' });
     const { outcome } = classify('13-backup-json-missing-toplevel');
     expect(outcome.status).toBe('success');
     expect(outcome.warnings).toEqual(['Source path /srv/rsrc-missing-path does not exist and was skipped.']);

@@ -126,7 +126,7 @@ describe('runBackup with real restic', () => {
     const wrong = await runBackup({ job: job({ repository: makeRepo({ url: repoDir, password: 'nope' }) }), restic: { path: 'restic', version }, dataDir });
     expect(wrong).toMatchObject({ status: 'failed', errorKind: 'wrong_password', errorMessage: 'The repository password is wrong (restic found no key for it).' });
     const nosrc = await runBackup({ job: job({ sourcePaths: [path.join(tmp.dir, 'gone')] }), restic: { path: 'restic', version }, dataDir });
-    expect(nosrc).toMatchObject({ status: 'failed', errorKind: 'source_missing', errorMessage: 'None of the source paths exist, so nothing was backed up.' });
+    expect(nosrc).toMatchObject({ status: 'failed', errorKind: 'source_missing', errorMessage: `None of the source paths exist (${path.join(tmp.dir, 'gone')}), so nothing was backed up.` });
     const nobin = await runBackup({ job: job(), restic: { path: path.join(tmp.dir, 'no-restic'), version }, dataDir });
     expect(nobin).toMatchObject({ status: 'failed', errorKind: 'restic_missing' });
   });
