@@ -60,7 +60,7 @@ describe('Scheduler.reload', () => {
     expect(h.calls.map((c) => `${c.at} ${c.job.sourcePaths.join(',')}`)).toEqual([
       '2026-01-01T03:00:00.000Z /old', '2026-01-01T05:00:00.000Z /new',
     ]);
-    expect(h.logs.some((l) => l.msg === 'schedule changed: job-a cron "0 3 * * *" (local time) -> cron "0 5 * * *" (local time)')).toBe(true);
+    expect(changes.map((c) => c.message)).toContain('schedule changed: job-a cron "0 3 * * *" (local time) -> cron "0 5 * * *" (local time)');
   });
 
   it('C12 removing a job drops its pending run; a removed running job just finishes', async () => {
