@@ -41,6 +41,8 @@ export type ReadResult = { ok: true; entry: JournalEntry } | { ok: false; reason
 
 export class RunJournal {
   readonly dir: string;
+  /** Runs whose entry this process is writing now: their temp files are not strays. */
+  private readonly writing = new Set<string>();
 
   constructor(dataDir: string) {
     this.dir = path.join(dataDir, 'journal');
@@ -60,14 +62,19 @@ export class RunJournal {
     const exists = await fs.stat(target).then(() => true, () => false);
     if (!exists && (await this.list()).length >= MAX_ENTRIES) throw new Error(`run journal ${this.dir} is full (${MAX_ENTRIES} runs waiting for the database)`);
     const tmp = `${target}.tmp`;
-    const handle = await fs.open(tmp, 'w', 0o600);
+    this.writing.add(entry.start.clientRunId);
     try {
-      await handle.writeFile(encode(entry));
-      await handle.sync();
+      const handle = await fs.open(tmp, 'w', 0o600);
+      try {
+        await handle.writeFile(encode(entry));
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+      await fs.rename(tmp, target);
     } finally {
-      await handle.close();
+      this.writing.delete(entry.start.clientRunId);
     }
-    await fs.rename(tmp, target);
     if (process.platform !== 'win32') {
       const d = await fs.open(this.dir, 'r');
       try {
@@ -78,7 +85,10 @@ export class RunJournal {
     }
   }
 
-  /** Client run ids with an entry, oldest file first. Stray temp files are removed. */
+  /**
+   * Client run ids with an entry, oldest file first. Stray temp files (a write cut off by a crash)
+   * are removed; the temp file of a write in progress in this process is left alone.
+   */
   async list(): Promise<string[]> {
     let names: string[];
     try {
@@ -90,7 +100,8 @@ export class RunJournal {
     for (const name of names) {
       const full = path.join(this.dir, name);
       if (name.endsWith('.tmp')) {
-        await fs.rm(full, { force: true }); // a write cut off before its rename: the old entry (if any) stands
+        // A write cut off before its rename: the old entry (if any) stands.
+        if (!this.writing.has(name.slice(0, -'.json.tmp'.length))) await fs.rm(full, { force: true });
         continue;
       }
       if (!name.endsWith('.json')) continue;

@@ -1,7 +1,8 @@
 /**
  * A replay (every 30 s) that runs while a run's outcome is being journalled must leave that run
  * alone: before the fix it could read the start-only entry and write the run as `interrupted`
- * after (or racing) its success. The inner store here only records what it is asked to write.
+ * after (or racing) its success, and a listing of the journal deleted the temp file of another
+ * run's write in progress (that write failed, its start-only entry became `interrupted`). The inner store here only records what it is asked to write.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -28,19 +29,23 @@ class Recorder implements RunStore {
 }
 
 describe('journal replay racing a finishing run', () => {
-  it('C17 a replay during finished() never records the finishing run as interrupted (20 rounds)', async () => {
+  it('C17 a replay during finished() never records the finishing run as interrupted (20 rounds of two runs)', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rb2-race-'));
     dirs.push(dir);
     const inner = new Recorder(5);
     const store = new JournalRunStore(inner, dir, silentLogger());
+    const start = (): RunStartRecord => ({ clientRunId: randomUUID(), jobId: 'j', deviceId: 'd', startTime: new Date(), triggeredBy: 'schedule', metadata: {} });
+    const finish = (s: RunStartRecord): RunFinishRecord => ({ clientRunId: s.clientRunId, jobId: 'j', startTime: s.startTime, completion: { status: 'success', endTime: new Date(), snapshotId: 'abcd1234' } });
     for (let i = 0; i < 20; i++) {
-      const s: RunStartRecord = { clientRunId: randomUUID(), jobId: 'j', deviceId: 'd', startTime: new Date(), triggeredBy: 'schedule', metadata: {} };
-      await store.started(s);
-      const f: RunFinishRecord = { clientRunId: s.clientRunId, jobId: 'j', startTime: s.startTime, completion: { status: 'success', endTime: new Date(), snapshotId: 'abcd1234' } };
-      await Promise.all([store.finished(f, s, 1), store.replay(), new Promise((r) => setImmediate(r)).then(() => store.replay())]);
+      // Two runs finishing at once (each finish lists the journal) while replays run.
+      const a = start();
+      const b = start();
+      await store.started(a);
+      await store.started(b);
+      await Promise.all([store.finished(finish(a), a, 1), store.finished(finish(b), b, 1), store.replay(), new Promise((r) => setImmediate(r)).then(() => store.replay())]);
     }
     expect(inner.written.filter((w) => w.status !== 'success')).toEqual([]);
-    expect(inner.written).toHaveLength(20);
+    expect(inner.written).toHaveLength(40);
     expect(store.pending).toBe(0);
     expect(fs.readdirSync(path.join(dir, 'journal'))).toEqual([]);
   });
