@@ -187,12 +187,26 @@ export async function runBackup(opts: RunBackupOptions): Promise<BackupResult> {
   return result;
 }
 
+/**
+ * A backup runs in the background of someone's computer: restic gets a lower CPU priority (nice
+ * 10; Windows "below normal") so the user's programs and the agent's own UI stay responsive.
+ */
+function lowerPriority(pid: number | undefined): void {
+  if (pid === undefined) return;
+  try {
+    os.setPriority(pid, os.constants.priority.PRIORITY_BELOW_NORMAL);
+  } catch {
+    // not permitted or already gone: the backup runs at normal priority
+  }
+}
+
 async function attemptBackup(opts: RunBackupOptions, clock: Clock, env: Record<string, string>, args: string[], platform: NodeJS.Platform): Promise<Attempt> {
   const parser = new BackupOutputParser({ onProgress: opts.onProgress });
   const child = spawnProcess({
     command: opts.restic.path, args, env, clock, platform,
     onStdout: (d) => parser.pushStdout(d), onStderr: (d) => parser.pushStderr(d),
   });
+  lowerPriority(child.pid);
   const onAbort = () => child.cancel(opts.cancelGraceSeconds ?? 30);
   if (opts.signal?.aborted) onAbort();
   else opts.signal?.addEventListener('abort', onAbort, { once: true });

@@ -70,7 +70,7 @@ afterAll(() => {
 describe('runBackup with real restic', () => {
   it('C13 C14 success: configured password wins over an exported RESTIC_PASSWORD, never in argv; paths and tags exact', async () => {
     const j = job({ name: 'Fotky, 2024', originName: 'device1', accountId: '11111111-2222-3333-4444-555555555555', tags: ['daily'], sourcePaths: [srcDir, bigDir], excludePatterns: ['*.tmp'] });
-    const seen: { cmdline: string; environ: string }[] = [];
+    const seen: { cmdline: string; environ: string; nice: number }[] = [];
     let running = true;
     const watcher = (async () => {
       while (running) {
@@ -78,9 +78,10 @@ describe('runBackup with real restic', () => {
           try {
             // only restic children of this test process (other suites run restic at the same time)
             const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-            if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) !== process.pid) continue;
+            const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' '); // fields[0] is field 3 (state)
+            if (Number(fields[1]) !== process.pid) continue;
             const cmdline = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-            if (cmdline.includes('backup\0--json')) seen.push({ cmdline, environ: fs.readFileSync(`/proc/${pid}/environ`, 'utf8') });
+            if (cmdline.includes('backup\0--json')) seen.push({ cmdline, environ: fs.readFileSync(`/proc/${pid}/environ`, 'utf8'), nice: Number(fields[16]) });
           } catch { /* process ended */ }
         }
         await new Promise((r) => setTimeout(r, 5));
@@ -92,6 +93,7 @@ describe('runBackup with real restic', () => {
     expect(result.errorMessage).toBeNull();
     expect(result.status).toBe('success');
     expect(seen.length).toBeGreaterThan(0);
+    expect(seen.at(-1)?.nice).toBe(10); // restic runs below normal CPU priority
     for (const s of seen) {
       expect(s.cmdline).not.toContain('w0rd');
       expect(s.environ.split('\0')).toContain(`RESTIC_PASSWORD=${PASSWORD}`);
