@@ -7,7 +7,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { ProcessGroup, type AgentProcess } from '../helpers/agent-process.js';
 import { createTempPgDatabase } from '../helpers/databases.js';
-import { Scenario, finishedCount, sleep, sql, waitFinished } from './harness.js';
+import { Scenario, finishedCount, sleep, sql, waitFinished, waitGroupGone } from './harness.js';
 import { FaultTable, describeCounts, expectConsistent, readLedger, repoLocks } from './ledger.js';
 
 const procs = new ProcessGroup();
@@ -38,6 +38,7 @@ describe('fault injection: the agent process', () => {
     await s.waitRunning(job, 0.2);
     first.killGroup();
     await first.exited;
+    await waitGroupGone(first.pid);
     expect(await repoLocks(s)).toHaveLength(1); // restic died holding its lock
     const second = await s.startAgent();
     await waitFinished([second], 1, undefined, 120_000);
@@ -68,6 +69,7 @@ describe('fault injection: the agent process', () => {
       await sleep(ms);
       a.killGroup();
       await a.exited;
+      await waitGroupGone(a.pid);
     }
     // One backup at a time for the last agent: stale locks of the killed restics are removed only
     // while no other restic of this agent works on the repository (src/backup/locks.ts).

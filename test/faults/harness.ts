@@ -191,3 +191,19 @@ export async function waitFinished(agents: AgentProcess[], n: number, status?: s
 export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
+
+/**
+ * Wait until every process of the killed agent's process group is gone and reaped (restic
+ * included). A SIGKILLed restic stays a zombie until init reaps it, and a zombie's PID still
+ * "exists" for restic's stale-lock rule, so its lock is not stale before that.
+ */
+export async function waitGroupGone(pgid: number, timeoutMs = 60_000): Promise<void> {
+  await waitFor(`process group ${pgid} gone`, () => {
+    try {
+      process.kill(-pgid, 0);
+      return false;
+    } catch {
+      return true;
+    }
+  }, timeoutMs, 100);
+}

@@ -86,7 +86,11 @@ export async function expectConsistent(s: Scenario, l: Ledger, opts: { repoGone?
     }
   }
   expect(l.orphanSnapshots, dump).toEqual([]);
-  if (!opts.repoGone) expect(await repoLocks(s)).toEqual([]);
+  if (!opts.repoGone) {
+    const locks = await repoLocks(s);
+    const info = await Promise.all(locks.map((id) => restic(s.repo, s.password, ['cat', 'lock', '--no-lock', id]).catch((e: unknown) => String(e))));
+    expect(locks, `locks left: ${info.join('\n')}`).toEqual([]);
+  }
 }
 
 export interface FaultRow { fault: string; expected: string; recorded: number; lost: number; duplicates: number; note?: string }
