@@ -81,7 +81,9 @@ async function setJobs(env, n, cron) {
 }
 
 async function startAgent(env) {
-  const child = spawn(process.execPath, [path.join(repoRoot, 'dist/main.js'), '--config', env.config, 'run'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  // Start the agent as the installed `rbackup2` command does: with the node flags of its shebang.
+  const nodeFlags = fs.readFileSync(path.join(repoRoot, 'dist/main.js'), 'utf8').split('\n')[0].split(/\s+/).filter((a) => a.startsWith('--'));
+  const child = spawn(process.execPath, [...nodeFlags, path.join(repoRoot, 'dist/main.js'), '--config', env.config, 'run'], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (d) => { if (stderr.length < 20_000) stderr += d; });
   for (let i = 0; i < 600; i++) {

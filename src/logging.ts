@@ -6,6 +6,7 @@
 import path from 'node:path';
 import { mkdirSync } from 'node:fs';
 import { pino, type Logger, type LevelWithSilent } from 'pino';
+import pinoRoll, { type RollingStream } from 'pino-roll';
 
 export type { Logger };
 
@@ -32,42 +33,38 @@ export interface LoggerHandle {
 }
 
 /**
- * Build the process logger. Throws if the log folder cannot be created (the caller reports it as
- * a config error naming client.log_file).
+ * Build the process logger. The file stream (pino-roll) and stderr are written from this thread
+ * (pino.multistream), not a worker thread: a second V8 isolate would cost the idle agent ~20 MB.
+ * Throws if the log folder cannot be created (the caller reports it naming client.log_file).
  */
-export function createLogger(opts: LoggerOptions): LoggerHandle {
-  const targets: pino.TransportTargetOptions[] = [];
+export async function createLogger(opts: LoggerOptions): Promise<LoggerHandle> {
+  const level = opts.level === 'silent' ? 'fatal' : opts.level;
+  const streams: pino.StreamEntry[] = [];
+  let file: RollingStream | null = null;
   if (opts.file) {
     mkdirSync(path.dirname(opts.file), { recursive: true });
-    targets.push({
-      target: 'pino-roll',
-      level: opts.level === 'silent' ? 'fatal' : opts.level,
-      options: {
-        file: opts.file,
-        size: `${Math.max(64, Math.floor(opts.maxBytes / 1024))}k`,
-        limit: { count: opts.keepFiles, removeOtherLogFiles: true },
-        mkdir: true,
-      },
+    file = await pinoRoll({
+      file: opts.file,
+      size: `${Math.max(64, Math.floor(opts.maxBytes / 1024))}k`,
+      limit: { count: opts.keepFiles, removeOtherLogFiles: true },
+      mkdir: true,
     });
+    streams.push({ level, stream: file });
   }
-  if (opts.stderr) targets.push({ target: 'pino/file', level: opts.level === 'silent' ? 'fatal' : opts.level, options: { destination: 2 } });
-  if (targets.length === 0) {
-    const logger = pino({ level: 'silent' });
-    return { logger, close: async () => {} };
-  }
-  const transport = pino.transport({ targets });
-  const logger = pino({ level: opts.level, redact: { paths: REDACT_PATHS, censor: '[redacted]' }, base: { pid: process.pid } }, transport);
+  if (opts.stderr) streams.push({ level, stream: pino.destination({ fd: 2, sync: true }) });
+  if (streams.length === 0) return { logger: pino({ level: 'silent' }), close: async () => {} };
+  const logger = pino({ level: opts.level, redact: { paths: REDACT_PATHS, censor: '[redacted]' }, base: { pid: process.pid } }, pino.multistream(streams));
   return {
     logger,
     close: () =>
       new Promise<void>((resolve) => {
-        const done = setTimeout(resolve, 2000); // never hang the shutdown on a stuck transport
-        transport.once('close', () => {
+        if (!file) return resolve();
+        const done = setTimeout(resolve, 2000); // never hang the shutdown on a stuck file
+        file.once('close', () => {
           clearTimeout(done);
           resolve();
         });
-        logger.flush();
-        transport.end();
+        file.end();
       }),
   };
 }

@@ -47,7 +47,8 @@ async function run<T>(runner: Runner, sql: string, params?: readonly unknown[]):
       const all = await runner.exec(sql);
       res = (all[all.length - 1] ?? { rows: [], fields: [] }) as Results<T>;
     }
-    return { rows: res.rows, rowCount: res.affectedRows ?? res.rows.length };
+    // PGlite reports affectedRows 0 for a SELECT: count the returned rows then, as pg does.
+    return { rows: res.rows, rowCount: res.affectedRows || res.rows.length };
   } catch (err) {
     throw wrapQueryError(err, sql);
   }

@@ -8,7 +8,7 @@ describe('logging', () => {
   it('writes JSON lines to the file, redacts secret fields, and rotates by size keeping a bounded number of files', async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'rb2-log-'));
     const file = path.join(dir, 'rbackup2.log');
-    const { logger, close } = createLogger({ level: 'info', file, maxBytes: 64 * 1024, keepFiles: 2, stderr: false });
+    const { logger, close } = await createLogger({ level: 'info', file, maxBytes: 64 * 1024, keepFiles: 2, stderr: false });
     logger.info({ password: 'pa$$ w0rd', repository: { password: 'nested-secret', url: '/srv/repo' } }, 'hello');
     const filler = 'x'.repeat(1000);
     // Written in bursts as an agent logs (pino-roll rolls once the stream drains after the limit).

@@ -20,7 +20,7 @@ export function registerRunCommand(program: Command): void {
 export async function runAgentForeground(local: LocalConfig): Promise<void> {
   let log;
   try {
-    log = createLogger({ level: local.client.log_level, file: local.logFile, maxBytes: local.client.log_max_bytes, keepFiles: local.client.log_keep_files, stderr: true });
+    log = await createLogger({ level: local.client.log_level, file: local.logFile, maxBytes: local.client.log_max_bytes, keepFiles: local.client.log_keep_files, stderr: true });
   } catch (err) {
     throw new AppError('CONFIG_INVALID', `client.log_file ${local.logFile} cannot be written: ${(err as Error).message}`);
   }
