@@ -8,6 +8,7 @@ import { registerDeviceCommands } from './commands/admin-device.js';
 import { registerRepoCommands } from './commands/admin-repo.js';
 import { registerJobCommands } from './commands/admin-job.js';
 import { registerScheduleCommands } from './commands/admin-schedule.js';
+import { registerSettingCommands } from './commands/admin-setting.js';
 import { registerRunsCommand } from './commands/runs.js';
 import { registerRunCommand } from './commands/run.js';
 import { registerMigrateCommand } from './commands/migrate.js';
@@ -35,6 +36,7 @@ export function buildProgram(): Command {
   registerRepoCommands(program);
   registerJobCommands(program);
   registerScheduleCommands(program);
+  registerSettingCommands(program);
   registerRunsCommand(program);
 
   // No command: `--test-backup JOB`, or start the agent (CONTRACTS §1: "(none) or run").

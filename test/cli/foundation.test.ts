@@ -125,6 +125,19 @@ for (const kind of ['postgres', 'pglite'] as const) {
       const again = await procs.runCli(['--config', config, 'job', 'add', 'Documents and more', '--path', src]);
       expectOneLineError(again, /already exists|Documents and more/);
     }, 120_000);
+
+    it('job add --repo NAME uses that repository (one transaction: no deadlock on the embedded database)', async () => {
+      const src = tempDir();
+      const repo = await procs.runCli(['--config', config, 'repo', 'add', 'nas', '--url', '/srv/restic-nas', '--password-file', '/etc/nas.pw'], { timeoutMs: 60_000 });
+      expect(repo.code, repo.stderr).toBe(0);
+      const add = await procs.runCli(['--config', config, 'job', 'add', 'with repo', '--path', src, '--repo', 'nas'], { timeoutMs: 60_000 });
+      expect(add.code, add.stderr).toBe(0);
+      expect(add.stdout).toMatch(/job with repo added/);
+      expect(add.stderr).not.toMatch(/no repository/);
+      const bare = await procs.runCli(['--config', config, 'job', 'add', 'without repo', '--path', src], { timeoutMs: 60_000 });
+      expect(bare.code, bare.stderr).toBe(0);
+      expect(bare.stderr).toMatch(/no repository/); // told at once, not at the first backup
+    }, 120_000);
   });
 }
 
@@ -162,6 +175,24 @@ describe('device / repo / schedule admin commands [postgres]', () => {
     expectOneLineError(await procs.runCli(['--config', config, 'repo', 'add', 'empty', '--url', '/x', '--password-stdin'], { input: '' }), /nothing was read from standard input/);
     expect((await run('repo', 'remove', 'nas')).code).toBe(0);
     expect((await run('repo', 'list')).stdout).not.toContain('nas');
+  }, 120_000);
+
+  it('setting set / list / remove; a secret only from standard input and never shown', async () => {
+    expect((await run('setting', 'set', 'max_concurrent_backups', '2')).code).toBe(0);
+    expect((await run('setting', 'set', 'repository_url', '/srv/global-repo', '--global')).code).toBe(0);
+    expectOneLineError(await run('setting', 'set', 'repository_password', 'on-the-command-line'), /secret: give it on standard input/);
+    const secret = 'pa$$ w0rd"\'`;#';
+    const set = await procs.runCli(['--config', config, 'setting', 'set', 'repository_password', '--stdin', '--global'], { input: `${secret}\n` });
+    expect(set.code, set.stderr).toBe(0);
+    const list = await run('setting', 'list');
+    expect(list.stdout).toMatch(/max_concurrent_backups\s+2\s+device admin-dev/);
+    expect(list.stdout).toMatch(/repository_url\s+\/srv\/global-repo\s+global/);
+    expect(list.stdout).toMatch(/repository_password\s+\(set\)\s+global/);
+    expect(list.stdout).not.toContain(secret);
+    expect(await pgQuery<{ value: string }>(url, "SELECT value FROM settings WHERE device_id IS NULL AND key = 'repository_password'")).toEqual([{ value: secret }]);
+    expect((await run('setting', 'remove', 'max_concurrent_backups')).code).toBe(0);
+    expect((await run('setting', 'list')).stdout).toMatch(/max_concurrent_backups\s+1\s+global/);
+    expectOneLineError(await run('setting', 'remove', 'max_concurrent_backups'), /has no value for device admin-dev/);
   }, 120_000);
 
   it('schedule add / list / remove on a job', async () => {

@@ -1,6 +1,6 @@
 /** `rbackup2 job add|list|remove`: manage `backup_jobs` (and a first schedule) without SQL. */
 import type { Command } from 'commander';
-import { addJob, addSchedule, getRepository, listJobs, listSchedules, removeJob, resolveJob, upsertDevice, type Database } from '../../db/index.js';
+import { addJob, addSchedule, getRepository, listJobs, listSchedules, removeJob, resolveJob, upsertDevice, getEffectiveSettings, type Queryable } from '../../db/index.js';
 import { AppError } from '../../errors.js';
 import { validateCron } from '../../scheduler/next-run.js';
 import { formatTable } from '../output.js';
@@ -23,7 +23,7 @@ interface JobAddOptions {
   catchUp: boolean;
 }
 
-async function repositoryId(db: Database, ref: string | undefined): Promise<string | null> {
+async function repositoryId(db: Queryable, ref: string | undefined): Promise<string | null> {
   if (!ref) return null;
   const repo = await getRepository(db, ref);
   if (!repo) throw new AppError('NOT_FOUND', `repository "${ref}" not found (see rbackup2 repo list)`);
@@ -59,7 +59,7 @@ export function registerJobCommands(program: Command): void {
         if (!o.device) await upsertDevice(tx, { id: deviceId, name: local.device.name });
         const j = await addJob(tx, {
           deviceId, name, description: o.description ?? null, sourcePaths: o.path, excludePatterns: o.exclude ?? [],
-          tags: o.tag ?? [], resticArgs: o.resticArg ?? [], repositoryId: await repositoryId(db, o.repo),
+          tags: o.tag ?? [], resticArgs: o.resticArg ?? [], repositoryId: await repositoryId(tx, o.repo),
         });
         if (o.interval || o.cron) {
           await addSchedule(tx, {
@@ -67,9 +67,13 @@ export function registerJobCommands(program: Command): void {
             intervalSeconds: o.interval ?? null, timezone: o.timezone ?? null, catchUp: o.catchUp,
           });
         }
-        return j;
+        const settings = await getEffectiveSettings(tx, deviceId);
+        return { job: j, noRepository: !j.repositoryId && !settings.repository_url };
       }));
-      console.log(`job ${created.name} added: ${created.id}`);
+      console.log(`job ${created.job.name} added: ${created.job.id}`);
+      if (created.noRepository) {
+        console.error('note: this job has no repository yet: give --repo NAME (see `rbackup2 repo list`), or set the repository_url and repository_password settings (`rbackup2 setting set`)');
+      }
     });
 
   job.command('list').description('list jobs with their schedules')

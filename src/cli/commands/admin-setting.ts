@@ -1,0 +1,71 @@
+/**
+ * `rbackup2 setting list|set|remove`: settings without SQL (CONTRACTS §3 `settings`: a global value
+ * per key, and a device value that overrides it). Secret values (keys naming a password, secret or
+ * token) are read from standard input, never from the command line, and never printed.
+ */
+import type { Command } from 'commander';
+import { getEffectiveSettings, listSettings, removeSetting, setSetting, upsertDevice } from '../../db/index.js';
+import { AppError } from '../../errors.js';
+import { formatTable } from '../output.js';
+import { loadConfig, withDatabase, type GlobalOptions } from '../context.js';
+import { readSecretFromStdin } from '../read-secret.js';
+
+const SECRET_KEY = /password|secret|token/i;
+
+interface ScopeOptions {
+  global?: boolean;
+  device?: string;
+}
+
+/** Register the `setting` command group on `program`. */
+export function registerSettingCommands(program: Command): void {
+  const setting = program.command('setting').description('show and change settings (e.g. repository_url, max_concurrent_backups)');
+  const globals = (): GlobalOptions => program.opts<GlobalOptions>();
+  const scope = (o: ScopeOptions, deviceId: string): string | null => (o.global ? null : o.device ?? deviceId);
+
+  setting.command('list').description('the effective settings of this device (device values override global ones)')
+    .option('--device <id>', 'device (default: device.id of the config)')
+    .action(async (o: ScopeOptions) => {
+      const local = loadConfig(globals());
+      const deviceId = o.device ?? local.device.id;
+      const rows = await withDatabase(local, async (db) => {
+        const effective = await getEffectiveSettings(db, deviceId);
+        const own = new Set((await listSettings(db, deviceId)).filter((r) => r.deviceId === deviceId).map((r) => r.key));
+        return Object.entries(effective).sort(([a], [b]) => a.localeCompare(b)).map(([key, value]) => ({
+          key, value: SECRET_KEY.test(key) && value ? '(set)' : value, scope: own.has(key) ? `device ${deviceId}` : 'global',
+        }));
+      });
+      console.log(formatTable(rows, [{ key: 'key', header: 'KEY' }, { key: 'value', header: 'VALUE' }, { key: 'scope', header: 'FROM' }]));
+    });
+
+  setting.command('set <key> [value]').description('set a value for this device (or --global); secrets only with --stdin')
+    .option('--global', 'set the global value (all devices without their own)')
+    .option('--device <id>', 'device (default: device.id of the config)')
+    .option('--stdin', 'read the value from standard input (required for passwords, secrets, tokens)')
+    .action(async (key: string, value: string | undefined, o: ScopeOptions & { stdin?: boolean }) => {
+      if (!/^[a-z][a-z0-9_]{0,63}$/.test(key)) throw new AppError('INVALID_INPUT', `setting name "${key}" must be lower_snake_case`);
+      if (SECRET_KEY.test(key) && value !== undefined) {
+        throw new AppError('INVALID_INPUT', `${key} is a secret: give it on standard input with --stdin, not on the command line`);
+      }
+      if ((value === undefined) === !o.stdin) throw new AppError('INVALID_INPUT', `setting set ${key}: give a value or --stdin (one of them)`);
+      const v = o.stdin ? await readSecretFromStdin(key) : (value as string);
+      const local = loadConfig(globals());
+      const deviceId = scope(o, local.device.id);
+      await withDatabase(local, async (db) => {
+        if (deviceId === local.device.id) await upsertDevice(db, { id: deviceId, name: local.device.name });
+        await setSetting(db, { deviceId, key, value: v });
+      });
+      console.log(`${key} set ${deviceId ? `for device ${deviceId}` : 'globally'}`);
+    });
+
+  setting.command('remove <key>').description('remove this device\'s value (the global one applies again), or the global one with --global')
+    .option('--global', 'remove the global value')
+    .option('--device <id>', 'device (default: device.id of the config)')
+    .action(async (key: string, o: ScopeOptions) => {
+      const local = loadConfig(globals());
+      const deviceId = scope(o, local.device.id);
+      const removed = await withDatabase(local, (db) => removeSetting(db, deviceId, key));
+      if (!removed) throw new AppError('NOT_FOUND', `setting ${key} has no ${deviceId ? `value for device ${deviceId}` : 'global value'}`);
+      console.log(`${key} removed ${deviceId ? `for device ${deviceId}` : 'globally'}`);
+    });
+}
