@@ -48,6 +48,9 @@ export async function createLogger(opts: LoggerOptions): Promise<LoggerHandle> {
       size: `${Math.max(64, Math.floor(opts.maxBytes / 1024))}k`,
       limit: { count: opts.keepFiles, removeOtherLogFiles: true },
       mkdir: true,
+      // Files are numbered (rbackup2.1.log, rbackup2.2.log, ...); current.log beside them always
+      // points at the one being written, for `tail -f`.
+      symlink: true,
     });
     streams.push({ level, stream: file });
   }

@@ -25,11 +25,12 @@ import type { Clock } from '../clock.js';
 import { errorMessage } from '../errors.js';
 import type { Database, Queryable } from '../db/database.js';
 import { sqlState } from '../db/db-errors.js';
+import { RETENTION_MARKER_KEY } from '../db/queries/settings.js';
 
 /** Advisory lock key of retention (MIGRATION_LOCK_KEY + 1; any fixed bigint works). */
 export const RETENTION_LOCK_KEY = 72225873;
 /** Global settings row whose `updated_at` records the last prune. */
-export const RETENTION_MARKER_KEY = 'retention_last_run';
+export { RETENTION_MARKER_KEY };
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** The logger calls retention makes (a pino Logger fits). */

@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest';
-import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createLogger, redactUrl } from '../../src/logging.js';
@@ -18,6 +18,9 @@ describe('logging', () => {
     }
     await close();
     const files = readdirSync(dir).filter((f) => f.startsWith('rbackup2'));
+    // current.log is a symlink to the file being written: the highest-numbered one
+    const newest = files.map((f) => Number(/\.(\d+)\.log$/.exec(f)?.[1] ?? -1)).sort((a, b) => b - a)[0];
+    expect(readlinkSync(path.join(dir, 'current.log'))).toMatch(new RegExp(`rbackup2\\.${newest}\\.log$`));
     // about 600 KB written at 64 KiB per file: rotation happened, and at most keepFiles + 1 remain
     expect(files.length).toBeGreaterThan(1);
     expect(files.length).toBeLessThanOrEqual(3);

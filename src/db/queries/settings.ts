@@ -24,6 +24,9 @@ export function mapSetting(r: Record<string, unknown>): SettingRow {
   };
 }
 
+/** A settings row used as the fleet-wide "last pruned" marker of run retention; not a user setting. */
+export const RETENTION_MARKER_KEY = 'retention_last_run';
+
 /**
  * Effective settings of a device (or only global ones when deviceId is null): DEFAULT_SETTINGS,
  * overridden by global rows, overridden by the device's rows.
@@ -34,7 +37,7 @@ export async function getEffectiveSettings(db: Queryable, deviceId: string | nul
     [deviceId],
   );
   const out: Record<string, string> = { ...DEFAULT_SETTINGS };
-  for (const r of rows) out[r.key] = r.value ?? '';
+  for (const r of rows) if (r.key !== RETENTION_MARKER_KEY) out[r.key] = r.value ?? '';
   return out;
 }
 
