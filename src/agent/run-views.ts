@@ -17,7 +17,8 @@ export function runSummary(r: Run): RunSummary {
 /** A run row with its bounded output, error items, warnings and unreadable paths. */
 export function runDetail(r: Run): RunDetail {
   return {
-    ...runSummary(r), resticOutput: r.resticOutput, resticErrors: r.resticErrors,
+    ...runSummary(r), errorKind: typeof r.metadata.error_kind === 'string' ? r.metadata.error_kind : null,
+    resticOutput: r.resticOutput, resticErrors: r.resticErrors,
     warnings: strings(r.metadata.warnings), unreadablePaths: strings(r.metadata.unreadable_paths),
   };
 }

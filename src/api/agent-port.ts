@@ -41,6 +41,8 @@ export interface RunSummary {
 }
 
 export interface RunDetail extends RunSummary {
+  /** Named failure class (repository_missing, locked, wrong_password, unreadable_files, ...), or null. */
+  errorKind: string | null;
   resticOutput: string | null;
   /** Error items (capped) and unreadable paths. */
   resticErrors: string | null;

@@ -57,11 +57,12 @@ export function formatConfigErrors(file: string, errors: FieldError[]): string {
  * Throws AppError CONFIG_INVALID with `fields` set and a one-line message naming the file.
  */
 export function parseLocalConfig(text: string, file: string, env: NodeJS.ProcessEnv): LocalConfig {
-  const doc = parseDocument(text, { prettyErrors: false, uniqueKeys: true });
+  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
   if (doc.errors.length > 0) {
     const e = doc.errors[0]!;
-    const where = e.linePos?.[0] ? `line ${e.linePos[0].line}: ` : '';
-    throw new AppError('CONFIG_INVALID', `${file}: ${where}YAML syntax error: ${e.message.split('\n')[0]}`);
+    const where = e.linePos?.[0] ? `line ${e.linePos[0].line}, column ${e.linePos[0].col}: ` : '';
+    const what = e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
+    throw new AppError('CONFIG_INVALID', `${file}: ${where}YAML syntax error: ${what}`);
   }
   const raw: unknown = doc.toJS() ?? {};
   if (typeof raw !== 'object' || Array.isArray(raw)) {

@@ -64,7 +64,10 @@ describe('local config (CONTRACTS §2)', () => {
 
   it('YAML syntax errors name the file and line', () => {
     const err = errorOf(() => parseLocalConfig('device:\n  id: [x\n', '/c.yaml', {}));
-    expect(err.message).toMatch(/^\/c\.yaml: .*YAML syntax error/);
+    expect(err.message).toMatch(/^\/c\.yaml: line \d+, column \d+: YAML syntax error: \S/);
+    expect(err.message).not.toContain('\n');
+    const nested = errorOf(() => parseLocalConfig('device:\n  id: x\nclient: http_bnd: 1\n', '/c.yaml', {}));
+    expect(nested.message).toMatch(/^\/c\.yaml: line 3, column \d+: YAML syntax error: /);
   });
 
   it('an environment override wins over the file, with type conversion', () => {

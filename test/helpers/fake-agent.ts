@@ -70,7 +70,7 @@ export async function startTestAgent(opts: TestAgentOptions = {}): Promise<TestA
   };
   const start = (job: Job): void => {
     const now = new Date().toISOString();
-    const run: RunDetail = { id: nextId.run++, jobId: job.id, jobName: job.name, status: 'running', triggeredBy: 'manual', startTime: now, endTime: null, durationSeconds: null, snapshotId: null, dataAddedBytes: null, totalFilesProcessed: null, totalBytesProcessed: null, filesNew: null, filesChanged: null, filesUnmodified: null, errorMessage: null, exitCode: null, resticOutput: 'using parent snapshot 1234abcd\n', resticErrors: null, warnings: [], unreadablePaths: [] };
+    const run: RunDetail = { id: nextId.run++, jobId: job.id, jobName: job.name, status: 'running', triggeredBy: 'manual', startTime: now, endTime: null, durationSeconds: null, snapshotId: null, dataAddedBytes: null, totalFilesProcessed: null, totalBytesProcessed: null, filesNew: null, filesChanged: null, filesUnmodified: null, errorMessage: null, exitCode: null, errorKind: null, resticOutput: 'using parent snapshot 1234abcd\n', resticErrors: null, warnings: [], unreadablePaths: [] };
     runs.push(run);
     events.emit('run.started', { runId: run.id, jobId: job.id, jobName: job.name, triggeredBy: 'manual', startTime: now });
     let step = 0;
@@ -159,7 +159,7 @@ export async function startTestAgent(opts: TestAgentOptions = {}): Promise<TestA
       return { state: 'started', position: 0, jobId };
     },
     async listRuns(q) {
-      return runs.filter((r) => !q.jobId || r.jobId === q.jobId).reverse().slice(q.offset, q.offset + q.limit).map(({ resticOutput: _o, resticErrors: _e, warnings: _w, unreadablePaths: _u, ...s }) => s);
+      return runs.filter((r) => !q.jobId || r.jobId === q.jobId).reverse().slice(q.offset, q.offset + q.limit).map(({ errorKind: _k, resticOutput: _o, resticErrors: _e, warnings: _w, unreadablePaths: _u, ...s }) => s);
     },
     async getRun(id) { const r = runs.find((x) => x.id === id); return r ? { ...r } : null; },
     async cancelRun(id) {
@@ -180,7 +180,7 @@ export async function startTestAgent(opts: TestAgentOptions = {}): Promise<TestA
   };
 
   // Seeds a finished partial run with unreadable files (for the detail view and history).
-  const seed: RunDetail = { id: nextId.run++, jobId: jobs[1]!.id, jobName: jobs[1]!.name, status: 'partial', triggeredBy: 'schedule', startTime: new Date(Date.now() - 86_400_000).toISOString(), endTime: new Date(Date.now() - 86_340_000).toISOString(), durationSeconds: 60, snapshotId: '9f8e7d6c', dataAddedBytes: 12_345_678, totalFilesProcessed: 1200, totalBytesProcessed: 3_000_000_000, filesNew: 10, filesChanged: 2, filesUnmodified: 1188, errorMessage: 'restic exit code 3: some files could not be read', exitCode: 3, resticOutput: 'x'.repeat(100_000), resticErrors: '{"message_type":"error","error":{"Op":"open","Path":"/srv/Fotomateriály/secret.jpg","Err":13}}', warnings: [], unreadablePaths: ['/srv/Fotomateriály/secret.jpg'] };
+  const seed: RunDetail = { id: nextId.run++, jobId: jobs[1]!.id, jobName: jobs[1]!.name, status: 'partial', triggeredBy: 'schedule', startTime: new Date(Date.now() - 86_400_000).toISOString(), endTime: new Date(Date.now() - 86_340_000).toISOString(), durationSeconds: 60, snapshotId: '9f8e7d6c', dataAddedBytes: 12_345_678, totalFilesProcessed: 1200, totalBytesProcessed: 3_000_000_000, filesNew: 10, filesChanged: 2, filesUnmodified: 1188, errorMessage: 'restic exit code 3: some files could not be read', exitCode: 3, errorKind: 'unreadable_files', resticOutput: 'x'.repeat(100_000), resticErrors: '{"message_type":"error","error":{"Op":"open","Path":"/srv/Fotomateriály/secret.jpg","Err":13}}', warnings: [], unreadablePaths: ['/srv/Fotomateriály/secret.jpg'] };
   runs.push(seed);
 
   return {

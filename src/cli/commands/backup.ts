@@ -4,7 +4,8 @@
  */
 import type { Command } from 'commander';
 import { systemClock } from '../../clock.js';
-import { loadDeviceConfig, resolveJob } from '../../db/index.js';
+import { getRun, loadDeviceConfig, resolveJob } from '../../db/index.js';
+import { runDetail } from '../../agent/run-views.js';
 import { AppError, isAppError } from '../../errors.js';
 import { EventBus } from '../../events.js';
 import { silentLogger } from '../../logging.js';
@@ -15,7 +16,7 @@ import { RunLifecycle } from '../../runs/run-lifecycle.js';
 import { DbRunStore } from '../../runs/run-store.js';
 import { loadConfig, withDatabase, type GlobalOptions } from '../context.js';
 import { agentRequest, directOrViaAgent } from '../agent-client.js';
-import type { AgentStatus, ConfigView, RunSummary } from '../../api/agent-port.js';
+import type { AgentStatus, ConfigView, RunDetail, RunSummary } from '../../api/agent-port.js';
 import type { LocalConfig } from '../../config/local-config.js';
 
 const EXIT: Record<string, number> = { success: 0, partial: 3 };
@@ -66,7 +67,7 @@ async function backupViaAgent(local: LocalConfig, jobRef: string, json: boolean)
     if (j && (j.running || j.queued)) continue;
     const run = (await agentRequest<{ runs: RunSummary[] }>(local, `/runs?limit=1&job_id=${jobId}`)).runs[0];
     if (!run || run.id === before) continue;
-    if (json) console.log(JSON.stringify(run, null, 2));
+    if (json) console.log(JSON.stringify({ runId: run.id, ...(await agentRequest<RunDetail>(local, `/runs/${run.id}`)) }, null, 2));
     else console.log(`${String(job.name)}: ${run.status}${run.snapshotId ? `, snapshot ${run.snapshotId}` : ''} (run ${run.id})${run.errorMessage ? `\n  ${run.errorMessage}` : ''}`);
     process.exitCode = EXIT[run.status] ?? 1;
     return;
@@ -97,8 +98,12 @@ async function backupHere(local: LocalConfig, jobRef: string, json: boolean): Pr
       process.off('SIGTERM', onSignal);
     }
     const { result: r, runId } = outcome;
-    if (json) console.log(JSON.stringify({ runId, jobName: job.name, ...r, errorItems: r.errorItems.slice(0, 20) }, null, 2));
-    else console.log(summaryText(job.name, runId, r));
+    if (json) {
+      // The same shape as GET /runs/{id} (and as the path through a running agent below).
+      const row = runId !== null ? await getRun(db, runId) : null;
+      if (!row) throw new AppError('BACKUP_FAILED', `the run of job "${job.name}" ended ${r.status} but its record could not be read back`);
+      console.log(JSON.stringify({ runId, ...runDetail(row) }, null, 2));
+    } else console.log(summaryText(job.name, runId, r));
     process.exitCode = EXIT[r.status] ?? 1;
   });
 }
