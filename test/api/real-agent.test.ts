@@ -17,6 +17,7 @@ import { REDACTED } from '../../src/api/config-schema.js';
 import { parseLocalConfig } from '../../src/config/local-config.js';
 import { addJob, addRepository, addSchedule, migrate, openDatabase, upsertDevice } from '../../src/db/index.js';
 import { createTempPgDatabase } from '../helpers/databases.js';
+import { waitFor } from '../helpers/wait.js';
 
 const PASSWORD = 'pa$$ w0rd"\'`;#';
 const DEVICE = 'real-agent-test';
@@ -26,16 +27,6 @@ interface Reply { status: number; text: string; json: any } // eslint-disable-li
 
 /** One SSE stream: every `event:`/`data:` pair received so far. */
 interface EventStream { events: { event: string; data: any }[]; close(): void } // eslint-disable-line @typescript-eslint/no-explicit-any
-
-async function waitFor<T>(fn: () => Promise<T> | T, ms = 20_000): Promise<NonNullable<T>> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v) return v as NonNullable<T>;
-    if (Date.now() > end) throw new Error('waitFor: timed out');
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 for (const kind of ['postgres', 'pglite'] as const) {
   describe(`API on the real agent [${kind}]`, () => {
@@ -199,7 +190,7 @@ for (const kind of ['postgres', 'pglite'] as const) {
       const r = await request('POST', `/jobs/${smallJob}/run`);
       expect(r.status).toBe(202);
       expect(r.json).toMatchObject({ state: 'started', jobId: smallJob });
-      const finished = await waitFor(() => stream.events.find((e) => e.event === 'run.finished' && e.data.jobId === smallJob));
+      const finished = await waitFor('condition', () => stream.events.find((e) => e.event === 'run.finished' && e.data.jobId === smallJob));
       expect(finished.data).toMatchObject({ status: 'success', jobName: 'Small', snapshotId: expect.stringMatching(/^[0-9a-f]{8,64}$/) });
       expect(stream.events.find((e) => e.event === 'run.started' && e.data.jobId === smallJob)?.data).toMatchObject({ runId: finished.data.runId, triggeredBy: 'manual' });
       const runs = await request('GET', `/runs?limit=5&job_id=${smallJob}`);
@@ -220,14 +211,14 @@ for (const kind of ['postgres', 'pglite'] as const) {
       const again = await request('POST', `/jobs/${slowJob}/run`);
       expect(again.status).toBe(409);
       expect(again.json.error.code).toBe('CONFLICT');
-      const started = await waitFor(() => stream.events.find((e) => e.event === 'run.started' && e.data.jobId === slowJob && e.data.runId));
+      const started = await waitFor('condition', () => stream.events.find((e) => e.event === 'run.started' && e.data.jobId === slowJob && e.data.runId));
       const runId = started.data.runId as number;
       expect((await runOf(runId)).status).toBe('running');
-      await waitFor(() => fs.readdirSync(path.join(repoDir, 'locks')).length > 0); // restic itself is running
+      await waitFor('condition', () => fs.readdirSync(path.join(repoDir, 'locks')).length > 0); // restic itself is running
       const cancel = await request('POST', `/runs/${runId}/cancel`);
       expect(cancel.status).toBe(202);
       expect(cancel.json).toEqual({ runId, cancelling: true });
-      const done = await waitFor(() => stream.events.find((e) => e.event === 'run.finished' && e.data.runId === runId), 40_000);
+      const done = await waitFor('condition', () => stream.events.find((e) => e.event === 'run.finished' && e.data.runId === runId), 40_000);
       expect(done.data.status).toBe('cancelled');
       expect((await runOf(runId)).status).toBe('cancelled');
       const late = await request('POST', `/runs/${runId}/cancel`);

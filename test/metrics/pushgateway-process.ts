@@ -3,7 +3,6 @@
  * memory only (no --persistence.file), and wait for /-/ready. Tests stop it with stop().
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import net from 'node:net';
 
 export const PUSHGATEWAY_BIN = '/usr/bin/prometheus-pushgateway';
 
@@ -16,14 +15,8 @@ export interface RunningGateway {
   scrape(): Promise<string>;
 }
 
-/** A port nobody listens on right now (the kernel's choice for port 0). */
-export async function freePort(): Promise<number> {
-  const srv = net.createServer();
-  await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve));
-  const { port } = srv.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => srv.close(() => resolve()));
-  return port;
-}
+export { freePort } from '../helpers/wait.js';
+import { freePort } from '../helpers/wait.js';
 
 /** Start a gateway; `port` lets a test restart one on the same address. */
 export async function startPushgateway(port?: number): Promise<RunningGateway> {

@@ -19,19 +19,10 @@ import { addJob, addRepository, migrate, openPostgres, setSetting, upsertDevice,
 import { createTempPgDatabase } from '../helpers/databases.js';
 import { parseExposition, type Sample } from '../metrics/exposition.js';
 import { startPushgateway, type RunningGateway } from '../metrics/pushgateway-process.js';
+import { waitFor } from '../helpers/wait.js';
 
 const DEVICE = 'metrics-e2e-device';
 const PASSWORD = 'metrics e2e';
-
-async function waitFor<T>(fn: () => Promise<T>, ms = 30_000): Promise<NonNullable<T>> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v) return v as NonNullable<T>;
-    if (Date.now() > end) throw new Error('waitFor: timed out');
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 describe('metrics and heartbeat on the real agent', () => {
   let tmp = '';
@@ -51,7 +42,7 @@ describe('metrics and heartbeat on the real agent', () => {
     const t0 = performance.now();
     const res = await fetch(`http://127.0.0.1:${port}/jobs/${jobId}/run`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
     expect(res.status).toBe(202);
-    const row = await waitFor(async () => (await admin.query<{ status: string; duration_seconds: number; end_time: Date }>(
+    const row = await waitFor('condition', async () => (await admin.query<{ status: string; duration_seconds: number; end_time: Date }>(
       "SELECT status, duration_seconds, end_time FROM runs WHERE job_id = $1 AND status <> 'running' ORDER BY id OFFSET $2", [jobId, before])).rows[0]);
     return { row, ms: performance.now() - t0 };
   };
@@ -106,7 +97,7 @@ describe('metrics and heartbeat on the real agent', () => {
 
     const pick = (all: Sample[], name: string, jobId: string, extra: Record<string, string> = {}) =>
       all.find((s) => s.name === name && s.labels.job_id === jobId && Object.entries(extra).every(([k, v]) => s.labels[k] === v));
-    const all = await waitFor(async () => {
+    const all = await waitFor('condition', async () => {
       const s = await series();
       return pick(s, 'backup_runs_total', broken, { status: 'failed' }) ? s : null;
     });
@@ -138,7 +129,7 @@ describe('metrics and heartbeat on the real agent', () => {
     const silent = net.createServer((s) => { sockets.add(s); s.on('error', () => {}); }); // accepts, never answers
     await new Promise<void>((resolve) => silent.listen(gwPort, '127.0.0.1', resolve));
     try {
-      await waitFor(async () => sockets.size > 0, 15_000); // a periodic push is hanging right now
+      await waitFor('condition', async () => sockets.size > 0, 15_000); // a periodic push is hanging right now
       const hanging = await runJob(good);
       expect(hanging.row.status).toBe('success');
       // A push that blocked the backup would add push_timeout_seconds (10 s); allow noise only.
@@ -155,7 +146,7 @@ describe('metrics and heartbeat on the real agent', () => {
   it('the heartbeat refreshes last_seen, hostname and metadata every heartbeat_interval_seconds', async () => {
     await admin.query("UPDATE devices SET hostname = 'stale-host', last_seen = now() - interval '1 hour', metadata = metadata - 'agent_version' WHERE id = $1", [DEVICE]);
     const t0 = Date.now();
-    const row = await waitFor(async () => {
+    const row = await waitFor('condition', async () => {
       const r = (await admin.query<{ hostname: string; last_seen: Date; metadata: Record<string, unknown> }>('SELECT hostname, last_seen, metadata FROM devices WHERE id = $1', [DEVICE])).rows[0];
       return r && r.hostname !== 'stale-host' ? r : null;
     }, 20_000);

@@ -18,6 +18,7 @@ import { parseLocalConfig } from '../../src/config/local-config.js';
 import { addJob, addRepository, addSchedule, migrate, openPostgres, setSetting, type Database } from '../../src/db/index.js';
 import { pruneRunHistory } from '../../src/runs/retention.js';
 import { createTempPgDatabase } from '../helpers/databases.js';
+import { waitFor } from '../helpers/wait.js';
 
 const repoRoot = path.resolve(import.meta.dirname, '../..');
 const DEVICE = 'roles-test-device';
@@ -36,16 +37,6 @@ async function runSqlFile(url: string, file: string): Promise<void> {
     await c.query(fs.readFileSync(path.join(repoRoot, file), 'utf8'));
   } finally {
     await c.end();
-  }
-}
-
-async function waitFor<T>(fn: () => Promise<T>, ms = 30_000): Promise<NonNullable<T>> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v) return v as NonNullable<T>;
-    if (Date.now() > end) throw new Error('waitFor: timed out');
-    await new Promise((r) => setTimeout(r, 100));
   }
 }
 
@@ -115,7 +106,7 @@ describe('database roles from doc/roles.sql and doc/grants.sql', () => {
     const job = await addJob(admin, { deviceId: DEVICE, name: 'roles job', sourcePaths: [src], repositoryId: repo.id });
     await addSchedule(admin, { jobId: job.id, type: 'cron', cronExpression: '0 3 1 1 *', catchUp: false });
     const port = Number(new URL(agent.url ?? '').port);
-    await waitFor(async () => {
+    await waitFor('condition', async () => {
       const s = await (await fetch(`http://127.0.0.1:${port}/status`)).json() as { jobs: { id: string }[] };
       return s.jobs.some((j) => j.id === job.id);
     });
@@ -123,7 +114,7 @@ describe('database roles from doc/roles.sql and doc/grants.sql', () => {
     // A backup, recorded by backup_client (INSERT + UPDATE runs, UPDATE schedules.last_run_at).
     const res = await fetch(`http://127.0.0.1:${port}/jobs/${job.id}/run`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
     expect(res.status).toBe(202);
-    const run = await waitFor(async () => (await admin.query<{ status: string; snapshot_id: string }>("SELECT status, snapshot_id FROM runs WHERE job_id = $1 AND status <> 'running'", [job.id])).rows[0]);
+    const run = await waitFor('condition', async () => (await admin.query<{ status: string; snapshot_id: string }>("SELECT status, snapshot_id FROM runs WHERE job_id = $1 AND status <> 'running'", [job.id])).rows[0]);
     expect(run.status).toBe('success');
     expect(run.snapshot_id).toMatch(/^[0-9a-f]{8,64}$/);
     const sched = await admin.query<{ last: Date | null; next: Date | null }>('SELECT last_run_at AS last, next_run_at AS next FROM schedules WHERE job_id = $1', [job.id]);
@@ -131,7 +122,7 @@ describe('database roles from doc/roles.sql and doc/grants.sql', () => {
     expect(sched.rows[0]?.next).not.toBeNull();
 
     // Heartbeat every 5 s (the minimum): last_seen moves.
-    await waitFor(async () => {
+    await waitFor('condition', async () => {
       const r = await admin.query<{ seen: Date }>('SELECT last_seen AS seen FROM devices WHERE id = $1', [DEVICE]);
       return (r.rows[0]?.seen.getTime() ?? 0) > firstSeen.getTime();
     }, 20_000);

@@ -7,34 +7,16 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addJob, addRepository, migrate, openPostgres, upsertDevice, type Database } from '../../src/db/index.js';
 import { createTempPgDatabase } from '../helpers/databases.js';
+import { freePort, waitFor } from '../helpers/wait.js';
 
 const repoRoot = path.resolve(import.meta.dirname, '../..');
 const PASSWORD = 'shutdown test';
 const DEVICE = 'shutdown-test-device';
-
-async function freePort(): Promise<number> {
-  const srv = net.createServer();
-  await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve));
-  const { port } = srv.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => srv.close(() => resolve()));
-  return port;
-}
-
-async function waitFor<T>(fn: () => Promise<T>, ms = 60_000): Promise<NonNullable<T>> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v) return v as NonNullable<T>;
-    if (Date.now() > end) throw new Error('waitFor: timed out');
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 describe('C07 graceful shutdown of `rbackup2 run`', () => {
   let tmp = '';
@@ -57,7 +39,7 @@ describe('C07 graceful shutdown of `rbackup2 run`', () => {
     let stderr = '';
     child.stderr?.on('data', (d: Buffer) => { stderr = (stderr + d.toString()).slice(-200_000); });
     const exited = new Promise<{ code: number | null; at: number }>((resolve) => child.once('exit', (code) => resolve({ code, at: performance.now() })));
-    await waitFor(async () => {
+    await waitFor('condition', async () => {
       if (child.exitCode !== null) throw new Error(`agent exited early: ${stderr}`);
       return fetch(`http://127.0.0.1:${port}/health`).then((r) => r.ok, () => false);
     });
@@ -68,7 +50,7 @@ describe('C07 graceful shutdown of `rbackup2 run`', () => {
   const startSlowRun = async (port: number): Promise<number> => {
     const res = await fetch(`http://127.0.0.1:${port}/jobs/${jobId}/run`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
     expect(res.status).toBe(202);
-    const id = await waitFor(async () => (await admin.query<{ id: number }>("SELECT id FROM runs WHERE job_id = $1 AND status = 'running'", [jobId])).rows[0]?.id);
+    const id = await waitFor('condition', async () => (await admin.query<{ id: number }>("SELECT id FROM runs WHERE job_id = $1 AND status = 'running'", [jobId])).rows[0]?.id);
     await new Promise((r) => setTimeout(r, 1000));
     return Number(id);
   };
