@@ -156,17 +156,22 @@ export async function runBackup(opts: RunBackupOptions): Promise<BackupResult> {
       await sleep(clock, Math.min((opts.lockRetryDelaySeconds ?? 10) * 1000, Math.max(0, deadline - clock.monotonic())), opts.signal);
       if (opts.signal?.aborted) break;
     }
-    if (outcome.status === 'cancelled') {
-      // restic 0.14 interrupted right after creating its lock exits 130 and leaves the lock
-      // behind (seen in the C07 test); a SIGKILL after the grace period always does. Its PID is
-      // gone now, so the lock is stale by restic's rule: remove it so no lock is left.
+    // Check the locks again after the backup when they may have become stale meanwhile:
+    // - cancelled: restic 0.14 interrupted right after creating its lock exits 130 and leaves the
+    //   lock behind (seen in the C07 test); a SIGKILL after the grace period always does;
+    // - a lock of this host looked live before: a restic killed with its agent can still exist as
+    //   an unreaped process for a moment, so by restic's rule (same host, PID exists) its lock was
+    //   not stale yet; a backup (non-exclusive lock) still runs beside it, and by now it is.
+    const thisHost = opts.hostname ?? os.hostname();
+    const recheck = outcome.status === 'cancelled' || (pre !== null && (pre.unreadable.length > 0 || pre.live.some((l) => l.hostname === thisHost)));
+    if (recheck) {
       let post = await clearStaleLocks(runner, staleCtx());
       if (post.unreadable.length > 0) {
         // A lock file still being written when restic died reads as garbage for a moment.
         await sleep(clock, 1000);
         post = await clearStaleLocks(runner, staleCtx());
       }
-      opts.logger?.info({ jobId: job.id, stale: post.stale.length, live: post.live.length, unreadable: post.unreadable.length }, 'lock check after cancel');
+      opts.logger?.info({ jobId: job.id, stale: post.stale.length, live: post.live.length, unreadable: post.unreadable.length }, 'lock check after the backup');
       warnings.push(...post.notes);
     }
     if (outcome.errorKind === 'locked' && attempts > 1) outcome = { ...outcome, errorMessage: `${outcome.errorMessage?.replace(/\.$/, '')} (waited ${lockWait} s).` };

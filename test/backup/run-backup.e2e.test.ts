@@ -158,6 +158,17 @@ describe('runBackup with real restic', () => {
     restic(['unlock'], rEnv());
   });
 
+  it('C06 a lock that looked live before the backup and died during it is removed after the backup', async () => {
+    const holder = await holdLock('shared'); // a live restic of this host: its lock is not stale yet
+    const result = await runBackup({
+      job: job({ sourcePaths: [srcDir, bigDir] }), restic: { path: 'restic', version }, dataDir,
+      onProgress: () => { if (holder.exitCode === null && holder.signalCode === null) holder.kill('SIGKILL'); },
+    });
+    await new Promise((r) => (holder.exitCode !== null || holder.signalCode !== null ? r(null) : holder.once('exit', r)));
+    expect(result.status).toBe('success');
+    expect(locks()).toEqual([]); // the dead holder's lock did not outlive the backup
+  });
+
   it('C06 a live exclusive lock is waited for (bounded) and never broken', async () => {
     const holder = await holdLock('exclusive');
     const held = locks();
