@@ -4,28 +4,14 @@
  * sooner or later inside a journal or database write), and SIGTERM during a backup (graceful: the
  * backup finishes within client.shutdown_timeout_seconds, or is cancelled after it).
  */
-import { afterAll, describe, expect, it } from 'vitest';
-import { ProcessGroup, type AgentProcess } from '../helpers/agent-process.js';
-import { createTempPgDatabase } from '../helpers/databases.js';
-import { Scenario, finishedCount, sleep, sql, waitFinished, waitGroupGone } from './harness.js';
-import { FaultTable, describeCounts, expectConsistent, readLedger, repoLocks } from './ledger.js';
+import { describe, expect, it } from 'vitest';
+import type { AgentProcess } from '../helpers/agent-process.js';
+import { finishedCount, sleep, sql, waitFinished, waitGroupGone } from './harness.js';
+import { faultSuite, describeCounts, expectConsistent, readLedger, repoLocks } from './ledger.js';
 
-const procs = new ProcessGroup();
-const table = new FaultTable();
-const cleanups: (() => Promise<void> | void)[] = [];
+const { procs, table, scenario } = faultSuite('Fault injection — agent killed or stopped');
 
-afterAll(async () => {
-  await procs.killAll();
-  for (const c of cleanups) await Promise.resolve(c()).catch(() => undefined);
-  console.log(table.render('Fault injection — agent killed or stopped'));
-});
 
-async function scenario(): Promise<Scenario> {
-  const db = await createTempPgDatabase();
-  const s = await Scenario.create(db.url, procs);
-  cleanups.push(() => db.drop(), () => s.cleanup());
-  return s;
-}
 
 describe('fault injection: the agent process', () => {
   it('C17 SIGKILL in the middle of a backup, then started again: interrupted + one catch-up success, stale lock cleared', async () => {

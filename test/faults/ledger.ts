@@ -4,9 +4,10 @@
  * a snapshot of the job is in no run row, or when fewer rows of a status than finished-logged runs
  * exist; a duplicate is a snapshot id in more than one row. `FaultTable` prints the suite's summary.
  */
-import { expect } from 'vitest';
-import type { AgentProcess } from '../helpers/agent-process.js';
-import { restic, sql, type Scenario } from './harness.js';
+import { afterAll, expect } from 'vitest';
+import { ProcessGroup, type AgentProcess } from '../helpers/agent-process.js';
+import { createTempPgDatabase } from '../helpers/databases.js';
+import { Scenario, restic, sql } from './harness.js';
 
 export interface RunRow { id: number; job_id: string; status: string; snapshot_id: string | null; client_run_id: string | null; triggered_by: string; error_message: string | null; start_time: Date }
 export interface Snapshot { id: string; short_id: string; time: string; tags?: string[] }
@@ -117,4 +118,26 @@ export class FaultTable {
 /** "2 success + 1 interrupted" from status counts. */
 export function describeCounts(c: Record<string, number>): string {
   return Object.entries(c).filter(([, n]) => n > 0).map(([k, n]) => `${n} ${k}`).join(' + ') || 'none';
+}
+
+/**
+ * The set-up every fault file shares: a process group killed after the file, a results table
+ * printed at the end, and `scenario()` giving a fresh database + repository + agent config.
+ */
+export function faultSuite(title: string): { procs: ProcessGroup; table: FaultTable; cleanups: (() => Promise<unknown> | void)[]; scenario: () => Promise<Scenario> } {
+  const procs = new ProcessGroup();
+  const table = new FaultTable();
+  const cleanups: (() => Promise<unknown> | void)[] = [];
+  afterAll(async () => {
+    await procs.killAll();
+    for (const c of cleanups.reverse()) await Promise.resolve(c()).catch(() => undefined);
+    console.log(table.render(title));
+  });
+  const scenario = async (): Promise<Scenario> => {
+    const db = await createTempPgDatabase();
+    const s = await Scenario.create(db.url, procs);
+    cleanups.push(() => db.drop(), () => s.cleanup());
+    return s;
+  };
+  return { procs, table, cleanups, scenario };
 }

@@ -9,30 +9,15 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, describe, expect, it } from 'vitest';
-import { ProcessGroup } from '../helpers/agent-process.js';
-import { createTempPgDatabase } from '../helpers/databases.js';
-import { Scenario, finishedCount, waitFinished } from './harness.js';
-import { FaultTable, describeCounts, expectConsistent, readLedger } from './ledger.js';
+import { describe, expect, it } from 'vitest';
+import { finishedCount, waitFinished } from './harness.js';
+import { faultSuite, describeCounts, expectConsistent, readLedger } from './ledger.js';
 
 const run = promisify(execFile);
-const procs = new ProcessGroup();
-const table = new FaultTable();
-const cleanups: (() => Promise<unknown> | void)[] = [];
+const { table, cleanups, scenario } = faultSuite('Fault injection — local disk and metrics');
 const isRoot = process.getuid?.() === 0;
 
-afterAll(async () => {
-  await procs.killAll();
-  for (const c of cleanups.reverse()) await Promise.resolve(c()).catch(() => undefined);
-  console.log(table.render('Fault injection — local disk and metrics'));
-});
 
-async function scenario(): Promise<Scenario> {
-  const db = await createTempPgDatabase();
-  const s = await Scenario.create(db.url, procs);
-  cleanups.push(() => db.drop(), () => s.cleanup());
-  return s;
-}
 
 async function mountTmpfs(dir: string, options: string): Promise<void> {
   fs.mkdirSync(dir, { recursive: true });

@@ -6,28 +6,14 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
-import { ProcessGroup, type AgentProcess } from '../helpers/agent-process.js';
-import { createTempPgDatabase } from '../helpers/databases.js';
-import { RESTIC, Scenario, finishedCount, restic, sql, waitFinished } from './harness.js';
-import { FaultTable, describeCounts, expectConsistent, readLedger, type Ledger } from './ledger.js';
+import { describe, expect, it } from 'vitest';
+import type { AgentProcess } from '../helpers/agent-process.js';
+import { RESTIC, finishedCount, restic, sql, waitFinished } from './harness.js';
+import { faultSuite, describeCounts, expectConsistent, readLedger, type Ledger } from './ledger.js';
 
-const procs = new ProcessGroup();
-const table = new FaultTable();
-const cleanups: (() => Promise<void> | void)[] = [];
+const { table, scenario } = faultSuite('Fault injection — restic and the repository');
 
-afterAll(async () => {
-  await procs.killAll();
-  for (const c of cleanups) await Promise.resolve(c()).catch(() => undefined);
-  console.log(table.render('Fault injection — restic and the repository'));
-});
 
-async function scenario(): Promise<Scenario> {
-  const db = await createTempPgDatabase();
-  const s = await Scenario.create(db.url, procs);
-  cleanups.push(() => db.drop(), () => s.cleanup());
-  return s;
-}
 
 /** ok -> fault -> repaired: at least one success, then >= 2 failures, then a success again. */
 async function faultCycle(a: AgentProcess, inject: () => Promise<void>, repair: () => Promise<void>): Promise<void> {
