@@ -2,11 +2,12 @@
  * The in-memory result of one backup run: every field the `runs` row of CONTRACTS §3 needs, plus
  * what the UI shows (warnings, unreadable paths, hook results). Built by run-backup.ts.
  */
+import type { RunStats } from '../run-stats.js';
 import type { HookResult } from './hooks.js';
 import type { ErrorKind, Outcome, RunStatus } from './outcome.js';
 import type { ErrorItem, ParsedOutput } from './output-parser.js';
 
-export interface BackupResult {
+export interface BackupResult extends RunStats {
   jobId: string;
   status: RunStatus;
   errorKind: ErrorKind | null;
@@ -16,17 +17,6 @@ export interface BackupResult {
   /** ISO 8601 */
   startTime: string;
   endTime: string;
-  filesNew: number | null;
-  filesChanged: number | null;
-  filesUnmodified: number | null;
-  dirsNew: number | null;
-  dirsChanged: number | null;
-  dirsUnmodified: number | null;
-  /** bytes */
-  dataAddedBytes: number | null;
-  totalFilesProcessed: number | null;
-  /** bytes */
-  totalBytesProcessed: number | null;
   /** seconds, whole run including hooks and lock handling */
   durationSeconds: number;
   /** As restic printed it (8 or 64 hex), or null (no snapshot, or 0.17+ skip-if-unchanged). */
@@ -62,9 +52,7 @@ export function formatOutputTail(parsed: ParsedOutput): string {
 }
 
 /** Merge an outcome and parsed output into the statistics part of a result. */
-export function statsFrom(parsed: ParsedOutput | null, outcome: Outcome): Pick<BackupResult,
-  'filesNew' | 'filesChanged' | 'filesUnmodified' | 'dirsNew' | 'dirsChanged' | 'dirsUnmodified' | 'dataAddedBytes'
-  | 'totalFilesProcessed' | 'totalBytesProcessed' | 'snapshotId'> {
+export function statsFrom(parsed: ParsedOutput | null, outcome: Outcome): RunStats & Pick<BackupResult, 'snapshotId'> {
   const s = parsed?.summary ?? null;
   const keepId = outcome.status === 'success' || outcome.status === 'partial';
   return {

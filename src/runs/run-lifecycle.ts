@@ -15,6 +15,7 @@ import type { BackupResult } from '../backup/backup-result.js';
 import type { ProgressEvent } from '../backup/output-parser.js';
 import type { ResticVersion } from '../backup/restic-version.js';
 import { runBackup } from '../backup/run-backup.js';
+import { NO_RUN_STATS, runStatsOf } from '../run-stats.js';
 import type { RunStartRecord, RunStore } from './run-store.js';
 
 export interface RunningRun {
@@ -82,10 +83,7 @@ export class RunLifecycle {
       const completion = {
         status: result.status, exitCode: result.exitCode, errorMessage: result.errorMessage, snapshotId: result.snapshotId,
         resticOutput: result.resticOutput, resticErrors: result.resticErrors, endTime: new Date(result.endTime),
-        durationSeconds: result.durationSeconds, filesNew: result.filesNew, filesChanged: result.filesChanged,
-        filesUnmodified: result.filesUnmodified, dirsNew: result.dirsNew, dirsChanged: result.dirsChanged,
-        dirsUnmodified: result.dirsUnmodified, dataAddedBytes: result.dataAddedBytes,
-        totalFilesProcessed: result.totalFilesProcessed, totalBytesProcessed: result.totalBytesProcessed,
+        durationSeconds: result.durationSeconds, ...runStatsOf(result),
         metadata: {
           job_name: job.name, warnings: result.warnings, unreadable_paths: result.unreadablePaths.slice(0, 100),
           error_kind: result.errorKind, error_count: result.errorCount, restic_version: result.resticVersion, attempts: result.attempts,
@@ -119,8 +117,7 @@ export class RunLifecycle {
       const message = this.opts.resticError() ?? 'restic is not available';
       return {
         jobId: job.id, status: 'failed', errorKind: null, exitCode: null, errorMessage: message, startTime: run.startTime, endTime: now,
-        filesNew: null, filesChanged: null, filesUnmodified: null, dirsNew: null, dirsChanged: null, dirsUnmodified: null,
-        dataAddedBytes: null, totalFilesProcessed: null, totalBytesProcessed: null, durationSeconds: 0, snapshotId: null,
+        ...NO_RUN_STATS, durationSeconds: 0, snapshotId: null,
         resticOutput: '', resticErrors: '', errorItems: [], errorCount: 0, warnings: [], unreadablePaths: [], hooks: [],
         attempts: 0, resticVersion: 'none', args: [],
       };

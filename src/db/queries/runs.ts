@@ -3,23 +3,13 @@
  * UI, and closing runs a crash left `running` (case C07). Column names exactly as the contract.
  */
 import type { Queryable } from '../database.js';
+import type { RunStats } from '../../run-stats.js';
 import { jsonParam, toIso, toNumber, toObject, toStr } from '../rows.js';
 
 export type RunStatus = 'running' | 'success' | 'partial' | 'failed' | 'cancelled' | 'interrupted';
 export type TriggeredBy = 'schedule' | 'manual' | 'missed';
 
-/** restic summary statistics (counts; bytes in bytes). */
-export interface RunStats {
-  filesNew: number | null;
-  filesChanged: number | null;
-  filesUnmodified: number | null;
-  dirsNew: number | null;
-  dirsChanged: number | null;
-  dirsUnmodified: number | null;
-  dataAddedBytes: number | null;
-  totalFilesProcessed: number | null;
-  totalBytesProcessed: number | null;
-}
+export type { RunStats } from '../../run-stats.js';
 
 export interface Run extends RunStats {
   id: number;
