@@ -1,6 +1,6 @@
 /**
  * The known-fields model of a Relica client state file (cache_version 3, Relica client 1.0.5),
- * written from the real file in shared/fixtures/relica/relica-state.sample.json. Every key that
+ * written from the real file in test/fixtures/relica/relica-state.sample.json. Every key that
  * file holds is listed here: fields the import uses have a strict type; fields it reads but does
  * not need are `z.unknown()` (their type never blocks an import). Any key NOT listed is reported
  * as an unknown field (see unknown-fields.ts), never dropped silently.

@@ -8,7 +8,7 @@ import type { JobConfig, RepositoryConfig } from '../../src/config/device-config
 import { BackupOutputParser, type ParsedOutput } from '../../src/backup/output-parser.js';
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-export const fixturesDir = path.resolve(repoRoot, '../shared/fixtures/restic-0.14');
+export const fixturesDir = path.resolve(repoRoot, 'test/fixtures/restic-0.14');
 
 export interface Fixture { name: string; stdout: Buffer; stderr: Buffer; exitCode: number }
 

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { parseRelicaState, type LoadedRelicaState } from '../../src/relica/state-file.js';
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-export const SAMPLE_PATH = path.resolve(repoRoot, '../shared/fixtures/relica/relica-state.sample.json');
+export const SAMPLE_PATH = path.resolve(repoRoot, 'test/fixtures/relica/relica-state.sample.json');
 export const sampleText = (): string => readFileSync(SAMPLE_PATH, 'utf8');
 
 /** A deep copy of the sample's JSON, to edit in a test. */
