@@ -4,15 +4,14 @@
  *
  * start: restic discovery -> database (migrate, register device, close crashed runs) -> config
  *        (database or last-known-good copy) -> metrics -> run lifecycle -> scheduler -> config
- *        sync -> HTTP API -> heartbeat
+ *        sync (each check-in also records the device heartbeat) -> HTTP API
  * stop:  stop starting backups -> let running ones finish (bounded) -> cancel -> sync, API,
  *        metrics push, database.
  */
 import os from 'node:os';
 import { systemClock, type Clock } from './clock.js';
 import type { LocalConfig } from './config/local-config.js';
-import { ConfigSync } from './config/config-sync.js';
-import { agentSettings } from './config/device-config.js';
+import { ConfigSync, type ListenMode } from './config/config-sync.js';
 import { openDatabase, migrate, upsertDevice, markInterruptedRuns, setScheduleNextRun, usesServer, type Database } from './db/index.js';
 import { isTransientConnectError } from './db/db-errors.js';
 import { connectInBackground, DeferredDatabase, quietRetryLogger } from './db/deferred-database.js';
@@ -38,8 +37,8 @@ export interface StartAgentOptions {
   clock?: Clock;
   /** Serve the HTTP API (default true). */
   http?: boolean;
-  /** Subscribe to NOTIFY for config changes (default true). */
-  listen?: boolean;
+  /** NOTIFY for config changes: overrides `database.listen` of the local config (default 'auto'). */
+  listen?: ListenMode;
 }
 
 export interface Agent {
@@ -125,7 +124,8 @@ export async function startAgent(opts: StartAgentOptions): Promise<Agent> {
     },
   });
   const sync = new ConfigSync({
-    db, deviceId, dataDir: local.dataDir, clock, logger, localZone, listen: opts.listen,
+    db, deviceId, dataDir: local.dataDir, clock, logger, localZone, listen: opts.listen ?? local.database?.listen ?? 'auto',
+    heartbeat: { hostname: os.hostname(), metadata: deviceMetadata(restic) },
     onChange: (config, changes) => {
       scheduler.reload(config);
       metrics.syncJobs(config.jobs.map((j) => ({ id: j.id, name: j.name })));
@@ -168,7 +168,6 @@ export async function startAgent(opts: StartAgentOptions): Promise<Agent> {
     logger.info({ url }, 'web UI and API listening');
   }
 
-  const beat = startHeartbeat(db, deviceId, clock, logger, () => agentSettings(sync.config?.settings ?? {}).heartbeatIntervalSeconds, deviceMetadata(restic));
   const retention = new RunRetention({ db, clock, logger });
   retention.start();
   const stopReplay = startJournalReplay(store, metrics, clock);
@@ -189,7 +188,6 @@ export async function startAgent(opts: StartAgentOptions): Promise<Agent> {
         }
       }
       await stopped;
-      beat();
       await retention.stop();
       await connector?.stop();
       stopReplay();
@@ -252,28 +250,7 @@ function startJournalReplay(store: JournalRunStore, metrics: BackupMetrics, cloc
   };
 }
 
-/** What devices.metadata says about this agent (set at registration and every heartbeat). */
+/** What devices.metadata says about this agent (set at registration and by every check-in's heartbeat). */
 function deviceMetadata(restic: { version: ResticVersion } | null): Record<string, unknown> {
   return { agent_version: AGENT_VERSION, restic_version: restic ? formatVersion(restic.version) : null, os: `${os.type()} ${os.release()}`, arch: process.arch };
-}
-
-/**
- * Refresh devices.last_seen (database clock), hostname and metadata every heartbeat interval;
- * returns the stop function. Metadata keys are merged; unchanged values bump no config version.
- */
-function startHeartbeat(db: Database, deviceId: string, clock: Clock, logger: Logger, intervalSeconds: () => number, metadata: Record<string, unknown>): () => void {
-  let cancel: (() => void) | null = null;
-  let stopped = false;
-  const tick = () => {
-    db.query('UPDATE devices SET last_seen = now(), hostname = $2, metadata = devices.metadata || $3::jsonb WHERE id = $1', [deviceId, os.hostname(), JSON.stringify(metadata)])
-      .catch((err: unknown) => logger.debug({ err: errorMessage(err) }, 'heartbeat not recorded'))
-      .finally(() => {
-        if (!stopped) cancel = clock.setTimer(tick, Math.min(intervalSeconds() * 1000, 2 ** 31 - 1));
-      });
-  };
-  cancel = clock.setTimer(tick, Math.min(intervalSeconds() * 1000, 2 ** 31 - 1));
-  return () => {
-    stopped = true;
-    cancel?.();
-  };
 }

@@ -10,6 +10,7 @@ export const ERROR_CODES = {
   DB_QUERY: 'a database query failed',
   DB_LOCKED: 'the embedded database folder is in use by another process',
   DB_MIGRATION: 'a migration failed',
+  DB_LISTEN_UNDELIVERED: 'LISTEN works but NOTIFY is not delivered (a connection pooler in transaction mode)',
   NOT_FOUND: 'a named device, job, schedule or repository does not exist',
   INVALID_INPUT: 'a command-line argument, API body or database row is invalid',
   CONFLICT: 'the request conflicts with the current state (e.g. a job already running)',

@@ -86,7 +86,7 @@ export class AgentService implements AgentPort {
       ...(config?.invalidJobs ?? []).map((j) => ({ id: j.id, name: j.name, enabled: false, sourcePaths: [] as string[], invalidReason: j.reason }))];
     return {
       device: { id: this.o.deviceId, name: config?.deviceName ?? this.o.deviceName, hostname: os.hostname(), platform: process.platform, agentVersion: AGENT_VERSION, resticVersion: restic ? formatVersion(restic.version) : null },
-      database: { kind: this.o.dbKind, connected: sync.connected, lastSyncAt: sync.lastSyncAt, usingCachedConfig: sync.usingCachedConfig, cachedConfigSince: sync.cachedConfigSince, downSince: sync.downSince, pendingJournalEntries: this.o.pendingJournalEntries() },
+      database: { kind: this.o.dbKind, connected: sync.connected, lastSyncAt: sync.lastSyncAt, usingCachedConfig: sync.usingCachedConfig, cachedConfigSince: sync.cachedConfigSince, downSince: sync.downSince, pendingJournalEntries: this.o.pendingJournalEntries(), listening: sync.listening, pollingReason: sync.pollingReason },
       restic: { ok: restic !== null, version: restic ? formatVersion(restic.version) : null, error: this.o.resticError() },
       jobs: jobs.map((j) => {
         const s = sched.get(j.id);

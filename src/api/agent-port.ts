@@ -52,7 +52,7 @@ export interface RunDetail extends RunSummary {
 
 export interface AgentStatus {
   device: { id: string; name: string; hostname: string; platform: string; agentVersion: string; resticVersion: string | null };
-  database: { kind: 'postgres' | 'pglite'; connected: boolean; lastSyncAt: string | null; usingCachedConfig: boolean; cachedConfigSince: string | null; downSince: string | null; pendingJournalEntries: number };
+  database: { kind: 'postgres' | 'pglite'; connected: boolean; lastSyncAt: string | null; usingCachedConfig: boolean; cachedConfigSince: string | null; downSince: string | null; pendingJournalEntries: number; listening: boolean; pollingReason: string | null };
   restic: { ok: boolean; version: string | null; error: string | null };
   jobs: JobStatus[];
   running: { jobId: string; runId: number | null; startTime: string; progress: RunProgress | null }[];

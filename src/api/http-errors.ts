@@ -18,6 +18,7 @@ export const HTTP_STATUS: Readonly<Record<ApiErrorCode, number>> = Object.freeze
   DB_QUERY: 500,
   DB_LOCKED: 503,
   DB_MIGRATION: 500,
+  DB_LISTEN_UNDELIVERED: 503,
   NOT_FOUND: 404,
   INVALID_INPUT: 400,
   CONFLICT: 409,

@@ -1,8 +1,18 @@
 /**
  * Keeping the agent's device config in step with the database (the single source of truth):
- * a cheap version check every `sync_interval_seconds` (one query on the change marker that the
- * database's triggers maintain), an immediate check on NOTIFY, a full load + diff + apply only when
- * the version moved, and the last-known-good copy on disk for when the database is away.
+ * one check-in statement per tick, every min(sync_interval_seconds, heartbeat_interval_seconds)
+ * (the device heartbeat, `last_seen`, and the change marker that the database's triggers maintain,
+ * in one statement: checkIn), an immediate check on NOTIFY, a full load + diff + apply only when
+ * the marker moved, and the last-known-good copy on disk for when the database is away.
+ *
+ * NOTIFY (`listen`): `true` subscribes; `false` never does (polling only); `auto` (default)
+ * subscribes and proves delivery (a NOTIFY through another connection must arrive): when it does
+ * not (a pooler in transaction mode), it says so once (log, status) and polls from then on.
+ *
+ * No reload herd: a change of the global part of the marker (global settings, repositories) makes
+ * every agent reload; the full load then waits a random delay within
+ * min(10 % of the tick interval, fleet size x RELOAD_SPREAD_MS_PER_DEVICE), so the server sees at
+ * most ~500 full loads per second however many agents noticed the change at the same moment.
  *
  * While the database is away the checks back off (jittered, capped at MAX_BACKOFF_MS) and resume by
  * themselves; LISTEN that failed (database down at start) is retried after the next good check. The
@@ -10,7 +20,8 @@
  */
 import type { Clock } from '../clock.js';
 import type { Database } from '../db/database.js';
-import { CONFIG_CHANNEL, getConfigVersion, isDbUnavailable, loadDeviceConfigVersioned } from '../db/index.js';
+import { checkIn, CONFIG_CHANNEL, isDbUnavailable, loadDeviceConfigVersioned, type HeartbeatFacts } from '../db/index.js';
+import { AppError } from '../errors.js';
 import { backoffDelayMs } from '../db/backoff.js';
 import { errorMessage } from '../errors.js';
 import type { Logger } from '../logging.js';
@@ -29,7 +40,12 @@ export interface SyncState {
   downSince: string | null;
   /** NOTIFY subscription active (false: changes arrive with the periodic check only). */
   listening: boolean;
+  /** Why changes arrive by polling only (listen: false, or NOTIFY not delivered); null while NOTIFY works or is being set up. */
+  pollingReason: string | null;
 }
+
+/** `database.listen` of the local config. */
+export type ListenMode = 'auto' | boolean;
 
 export interface ConfigSyncOptions {
   db: Database;
@@ -40,9 +56,16 @@ export interface ConfigSyncOptions {
   localZone: string;
   /** Called with each new config (and what changed); the scheduler reload happens here. */
   onChange: (config: DeviceConfig, changes: ConfigChange[]) => void;
-  /** Subscribe to NOTIFY (default true); off = periodic checks only (a pooler that drops NOTIFY). */
-  listen?: boolean;
+  /** NOTIFY: 'auto' (default: subscribe, prove delivery, else poll), true, false (poll only). */
+  listen?: ListenMode;
+  /** Device facts written by the heartbeat in each check-in; none: the check-in only reads the marker. */
+  heartbeat?: HeartbeatFacts;
+  /** Random source in [0, 1) for the reload delay (tests); default Math.random. */
+  random?: () => number;
 }
+
+/** Server time budget of a herd: spread a global reload over fleet size x this many ms (500 loads/s). */
+export const RELOAD_SPREAD_MS_PER_DEVICE = 2;
 
 /** Longest pause between checks while the database is away, ms. */
 const MAX_BACKOFF_MS = 60_000;
@@ -52,7 +75,11 @@ const FIRST_BACKOFF_MS = 2_000;
 export class ConfigSync {
   private version: string | null = null;
   private current: DeviceConfig | null = null;
-  private state: SyncState = { connected: false, lastSyncAt: null, usingCachedConfig: false, cachedConfigSince: null, downSince: null, listening: false };
+  private state: SyncState = { connected: false, lastSyncAt: null, usingCachedConfig: false, cachedConfigSince: null, downSince: null, listening: false, pollingReason: null };
+  private globalVersion: string | null = null;
+  private cancelDelay: (() => void) | null = null;
+  /** Full loads deferred by the reload spread, and their delays in ms (tests read them). */
+  readonly reloadDelaysMs: number[] = [];
   private cancelTimer: (() => void) | null = null;
   private unlisten: (() => Promise<void>) | null = null;
   private checking: Promise<void> | null = null;
@@ -62,7 +89,9 @@ export class ConfigSync {
   /** Version checks made (tests count them). */
   checks = 0;
 
-  constructor(private readonly opts: ConfigSyncOptions) {}
+  constructor(private readonly opts: ConfigSyncOptions) {
+    if (opts.listen === false) this.state.pollingReason = 'database.listen is false';
+  }
 
   /** The config in use (null before the first load when neither database nor cache had one). */
   get config(): DeviceConfig | null {
@@ -104,13 +133,18 @@ export class ConfigSync {
     this.scheduleNext();
   }
 
-  /** LISTEN on the config channel once (no-op when off, subscribed or stopped); failure is logged, retried after the next good check. */
+  /**
+   * LISTEN on the config channel once (no-op when off, subscribed, given up or stopped). In `auto`
+   * mode delivery is proved first; when NOTIFY is not delivered the agent polls from then on and
+   * says so once. Other failures are logged and retried after the next good check.
+   */
   private async subscribe(): Promise<void> {
-    if (this.opts.listen === false || this.unlisten || this.stopped) return;
+    if (this.opts.listen === false || this.unlisten || this.stopped || this.state.pollingReason) return;
+    const auto = this.opts.listen === undefined || this.opts.listen === 'auto';
     try {
       const unlisten = await this.opts.db.listen(CONFIG_CHANNEL, (payload) => {
         if (payload === '' || payload === '*' || payload === this.opts.deviceId) void this.checkNow('notify');
-      });
+      }, { verify: auto });
       if (this.stopped) {
         await unlisten().catch(() => undefined);
         return;
@@ -118,6 +152,12 @@ export class ConfigSync {
       this.unlisten = unlisten;
       this.state.listening = true;
     } catch (err) {
+      if (auto && err instanceof AppError && err.code === 'DB_LISTEN_UNDELIVERED') {
+        const every = this.tickSeconds();
+        this.state.pollingReason = `NOTIFY is not delivered through this connection (a pooler in transaction mode?); checking for changes every ${every} s`;
+        this.opts.logger.warn({ checkEverySeconds: every }, `database.listen auto: ${this.state.pollingReason}`);
+        return;
+      }
       const level = isDbUnavailable(err) ? 'info' : 'warn';
       this.opts.logger[level]({ err: errorMessage(err) }, 'LISTEN failed; config changes arrive with the periodic check until it works');
     }
@@ -143,9 +183,14 @@ export class ConfigSync {
   private async check(reason: string): Promise<void> {
     try {
       this.checks++;
-      const version = await getConfigVersion(this.opts.db, this.opts.deviceId);
+      const seen = await checkIn(this.opts.db, this.opts.deviceId, this.opts.heartbeat);
       this.markUp();
-      if (version !== this.version || this.current === null || this.state.usingCachedConfig) await this.loadFull(reason);
+      if (seen.version !== this.version || this.current === null || this.state.usingCachedConfig) {
+        const onlyGlobal = this.version !== null && this.current !== null && !this.state.usingCachedConfig
+          && seen.globalVersion !== this.globalVersion && seen.version.split('.')[0] === this.version.split('.')[0];
+        if (onlyGlobal) await this.spreadDelay(seen.fleetSize);
+        if (!this.stopped) await this.loadFull(reason);
+      }
       if (!this.unlisten) await this.subscribe();
     } catch (err) {
       if (isDbUnavailable(err)) this.markDown(err);
@@ -161,6 +206,7 @@ export class ConfigSync {
     const before = this.current;
     const changes = diffDeviceConfig(before, config);
     this.version = version;
+    this.globalVersion = version.split('.')[1] ?? null;
     this.current = config;
     this.state.usingCachedConfig = false;
     this.state.cachedConfigSince = null;
@@ -193,10 +239,29 @@ export class ConfigSync {
     this.failures++;
   }
 
+  /** Wait a random part of the reload spread (see the file comment); stop() cuts it short. */
+  private async spreadDelay(fleetSize: number): Promise<void> {
+    const spreadMs = Math.min(this.tickSeconds() * 100, fleetSize * RELOAD_SPREAD_MS_PER_DEVICE);
+    const delay = Math.floor((this.opts.random ?? Math.random)() * spreadMs);
+    if (delay <= 0) return;
+    if (this.reloadDelaysMs.length < 1000) this.reloadDelaysMs.push(delay);
+    await new Promise<void>((resolve) => {
+      const cancel = this.opts.clock.setTimer(resolve, delay);
+      this.cancelDelay = () => { cancel(); resolve(); };
+    });
+    this.cancelDelay = null;
+  }
+
+  /** Seconds between check-ins: the sync interval, or the heartbeat interval when that is shorter and the check-in carries the heartbeat. */
+  private tickSeconds(): number {
+    const s = agentSettings(this.current?.settings ?? {});
+    return this.opts.heartbeat ? Math.min(s.syncIntervalSeconds, s.heartbeatIntervalSeconds) : s.syncIntervalSeconds;
+  }
+
   private scheduleNext(): void {
     if (this.stopped) return;
     this.cancelTimer?.();
-    const intervalMs = agentSettings(this.current?.settings ?? {}).syncIntervalSeconds * 1000;
+    const intervalMs = this.tickSeconds() * 1000;
     const delay = this.state.connected ? intervalMs : Math.min(intervalMs, backoffDelayMs(this.failures - 1, FIRST_BACKOFF_MS, MAX_BACKOFF_MS));
     this.cancelTimer = this.opts.clock.setTimer(() => void this.checkNow('timer'), Math.min(delay, 2 ** 31 - 1));
   }
@@ -206,6 +271,7 @@ export class ConfigSync {
     this.stopped = true;
     this.cancelTimer?.();
     this.cancelTimer = null;
+    this.cancelDelay?.();
     try {
       await this.unlisten?.();
       this.state.listening = false;

@@ -23,6 +23,15 @@ export const databaseSchema = z.strictObject({
   password: z.string().optional(),
   dbname: z.string().min(1).optional(),
   ssl_mode: z.enum(SSL_MODES).default('require'),
+  /**
+   * NOTIFY for config changes: `auto` subscribes and proves delivery, falling back to polling
+   * (a pooler in transaction mode drops NOTIFY); `true` always subscribes; `false` only polls.
+   * The strings "true"/"false" (environment override) count as the booleans.
+   */
+  listen: z.preprocess(
+    (v) => (v === 'true' ? true : v === 'false' ? false : v),
+    z.union([z.literal('auto'), z.boolean()], { error: 'must be auto, true or false' }),
+  ).default('auto'),
 });
 
 export const clientSchema = z.strictObject({

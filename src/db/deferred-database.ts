@@ -9,7 +9,7 @@
 import type { Clock } from '../clock.js';
 import { AppError, errorMessage } from '../errors.js';
 import { backoffDelayMs } from './backoff.js';
-import type { Database, Queryable, QueryResult } from './database.js';
+import type { Database, ListenOptions, Queryable, QueryResult } from './database.js';
 import { isDbUnavailable } from './db-errors.js';
 
 export class DeferredDatabase implements Database {
@@ -60,9 +60,9 @@ export class DeferredDatabase implements Database {
     }
   }
 
-  listen(channel: string, onNotify: (payload: string) => void): Promise<() => Promise<void>> {
+  listen(channel: string, onNotify: (payload: string) => void, opts?: ListenOptions): Promise<() => Promise<void>> {
     try {
-      return this.real().listen(channel, onNotify);
+      return this.real().listen(channel, onNotify, opts);
     } catch (err) {
       return Promise.reject(err);
     }

@@ -30,6 +30,46 @@ export async function getConfigVersion(db: Queryable, deviceId: string): Promise
   return `${toNumber(rows[0]?.d) ?? 0}.${toNumber(rows[0]?.g) ?? 0}`;
 }
 
+/** What one check-in returns (see checkIn). */
+export interface CheckIn {
+  /** The change marker, as getConfigVersion. */
+  version: string;
+  /** The global part of the marker alone (moves for global settings and repositories). */
+  globalVersion: string;
+  /** False when the device row does not exist (the heartbeat wrote nothing). */
+  registered: boolean;
+  /** PostgreSQL's estimate of the number of devices (pg_class.reltuples; 0 when never analysed). */
+  fleetSize: number;
+}
+
+/** Device facts the heartbeat refreshes (merged into devices.metadata; unchanged values write nothing that matters). */
+export interface HeartbeatFacts {
+  hostname: string;
+  metadata: Record<string, unknown>;
+}
+
+/**
+ * The agent's one statement per tick: with `heartbeat`, records `last_seen = now()` (database
+ * clock), hostname and metadata of the device (a write that fires no trigger, migration 007) and,
+ * in the same statement, reads the change marker; without, only reads the marker. One round trip,
+ * one transaction (fine behind PgBouncer in transaction mode).
+ */
+export async function checkIn(db: Queryable, deviceId: string, heartbeat?: HeartbeatFacts): Promise<CheckIn> {
+  const marker = `SELECT (SELECT version FROM config_versions WHERE device_id = $1) AS d,
+            (SELECT version FROM config_versions WHERE device_id = '*') AS g,
+            (SELECT reltuples FROM pg_class WHERE oid = 'devices'::regclass) AS fleet`;
+  const { rows } = heartbeat
+    ? await db.query<{ d: unknown; g: unknown; fleet: unknown; seen: unknown }>(
+      `WITH hb AS (UPDATE devices SET last_seen = now(), hostname = $2, metadata = devices.metadata || $3::jsonb WHERE id = $1 RETURNING 1)
+       ${marker}, (SELECT count(*) FROM hb) AS seen`,
+      [deviceId, heartbeat.hostname, JSON.stringify(heartbeat.metadata)],
+    )
+    : await db.query<{ d: unknown; g: unknown; fleet: unknown; seen: unknown }>(`${marker}, 1 AS seen`, [deviceId]);
+  const r = rows[0];
+  const g = `${toNumber(r?.g) ?? 0}`;
+  return { version: `${toNumber(r?.d) ?? 0}.${g}`, globalVersion: g, registered: (toNumber(r?.seen) ?? 0) > 0, fleetSize: Math.max(0, Math.round(toNumber(r?.fleet) ?? 0)) };
+}
+
 function fromRepositoryRow(r: Repository): RepositoryConfig {
   return { id: r.id, name: r.name, url: r.url, password: r.password, passwordFile: r.passwordFile, passwordCommand: r.passwordCommand, cacheDir: r.cacheDir, env: r.env };
 }

@@ -1,5 +1,5 @@
 /** The database layer's public API, for the composition root, the CLI, the API routes and tests. */
-export type { Database, Queryable, QueryResult } from './database.js';
+export type { Database, ListenOptions, Queryable, QueryResult } from './database.js';
 export { openPostgres } from './postgres.js';
 export { SSL_MODES, type SslMode, type PostgresOptions, type DbLogger } from './pg-options.js';
 export { openPglite, openPgliteMemory, PGLITE_START_PARAMS, type PgliteOptions } from './pglite.js';
@@ -13,4 +13,4 @@ export * from './queries/jobs.js';
 export * from './queries/schedules.js';
 export * from './queries/settings.js';
 export * from './queries/runs.js';
-export { loadDeviceConfig, loadDeviceConfigVersioned, getConfigVersion, settingsRepository, CONFIG_CHANNEL, type LoadOptions } from './device-config-query.js';
+export { loadDeviceConfig, loadDeviceConfigVersioned, getConfigVersion, checkIn, settingsRepository, type CheckIn, type HeartbeatFacts, CONFIG_CHANNEL, type LoadOptions } from './device-config-query.js';

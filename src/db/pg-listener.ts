@@ -1,12 +1,18 @@
 /**
  * The one dedicated connection that LISTENs on PostgreSQL (case C19): checked by a heartbeat
- * (`SELECT 1` with a time-out every `heartbeatMs`), and when it is lost (error, end, failed
- * heartbeat) re-established with bounded back-off and re-subscribed to every channel. After a
- * reconnect each callback is called once with the payload '' ("notifications may have been missed
- * while disconnected; re-check").
+ * every `heartbeatMs` that proves delivery, not just a live connection: a NOTIFY on this
+ * listener's own probe channel (`rbackup2_probe_<random>`) is sent through ANOTHER connection
+ * (`probe`, the pool) and must arrive here within the time-out. A pooler in transaction mode
+ * (PgBouncer) runs LISTEN on some pooled server connection and drops what it receives later, so
+ * there the probe never arrives (a NOTIFY sent on the listener's own connection could come back
+ * on the same pooled server connection and prove nothing). When the connection is lost (error,
+ * end, failed heartbeat) it is re-established with bounded back-off and re-subscribed to every
+ * channel; after a reconnect each callback is called once with the payload '' ("notifications may
+ * have been missed while disconnected; re-check").
  */
+import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { errorMessage } from '../errors.js';
+import { AppError, errorMessage } from '../errors.js';
 import { backoffDelayMs } from './backoff.js';
 import type { DbLogger } from './pg-options.js';
 
@@ -15,6 +21,11 @@ export interface PgListenerOptions {
   heartbeatMs: number;
   maxRetryDelayMs: number;
   logger?: DbLogger;
+  /**
+   * Send `SELECT pg_notify(channel, payload)` through a connection other than the listener's (the
+   * pool). Without it the heartbeat is a plain `SELECT 1` (liveness only).
+   */
+  probe?: (channel: string, payload: string) => Promise<void>;
 }
 
 type Callback = (payload: string) => void;
@@ -32,21 +43,37 @@ export class PgListener {
   private retryTimer: NodeJS.Timeout | null = null;
   private attempt = 0;
   private closed = false;
+  private readonly probeChannel = `rbackup2_probe_${randomBytes(8).toString('hex')}`;
+  private readonly waiting = new Map<string, () => void>();
 
   constructor(private readonly opts: PgListenerOptions) {}
 
-  /** Subscribe `cb` to `channel`; resolves once LISTEN is active. Returns the unsubscribe function. */
-  async listen(channel: string, cb: Callback): Promise<() => Promise<void>> {
+  /**
+   * Subscribe `cb` to `channel`; resolves once LISTEN is active. Returns the unsubscribe function.
+   * With `verify` (and a `probe`), also proves that a NOTIFY from another connection arrives within
+   * `max(1000, heartbeatMs / 2)` ms; when it does not, unsubscribes and throws AppError
+   * DB_LISTEN_UNDELIVERED (a pooler in transaction mode).
+   */
+  async listen(channel: string, cb: Callback, verify = false): Promise<() => Promise<void>> {
     let set = this.channels.get(channel);
     const isNew = !set;
     if (!set) this.channels.set(channel, (set = new Set()));
     set.add(cb);
+    const undo = async () => {
+      set.delete(cb);
+      if (set.size > 0 || this.channels.get(channel) !== set) return;
+      this.channels.delete(channel);
+      await this.client?.query(`UNLISTEN ${ident(channel)}`).catch(() => undefined);
+    };
     try {
       await this.ensureConnected();
       if (isNew && this.client) await this.client.query(`LISTEN ${ident(channel)}`);
+      if (verify && this.opts.probe && !(await this.delivered())) {
+        throw new AppError('DB_LISTEN_UNDELIVERED', 'a NOTIFY sent through another connection did not arrive on the LISTEN connection (a connection pooler in transaction mode, such as PgBouncer, drops them)');
+      }
     } catch (err) {
-      set.delete(cb);
-      if (set.size === 0) this.channels.delete(channel);
+      await undo();
+      if (this.channels.size === 0) await this.disconnect();
       throw err;
     }
     return async () => {
@@ -60,11 +87,21 @@ export class PgListener {
   /** Stop the heartbeat, any retry, and close the connection. */
   async close(): Promise<void> {
     this.closed = true;
+    await this.disconnect();
+  }
+
+  /** Close the connection and its heartbeat (nothing is listened to any more). */
+  private async disconnect(): Promise<void> {
     if (this.heartbeat) clearInterval(this.heartbeat);
+    this.heartbeat = null;
     if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retryTimer = null;
     const c = this.client;
     this.client = null;
-    if (c) await c.end().catch(() => undefined);
+    if (c) {
+      c.removeAllListeners('end');
+      await c.end().catch(() => undefined);
+    }
   }
 
   private ensureConnected(): Promise<void> {
@@ -73,14 +110,38 @@ export class PgListener {
     return this.connecting;
   }
 
+  /**
+   * Does a NOTIFY sent through the probe connection arrive here within the time-out? Throws when
+   * the probe statement itself fails (the database is away).
+   */
+  private async delivered(): Promise<boolean> {
+    const nonce = randomBytes(6).toString('hex');
+    let timer: NodeJS.Timeout | undefined;
+    const arrived = new Promise<boolean>((resolve) => {
+      this.waiting.set(nonce, () => resolve(true));
+      timer = setTimeout(() => resolve(false), Math.max(1000, this.opts.heartbeatMs / 2));
+    });
+    try {
+      await this.opts.probe?.(this.probeChannel, nonce);
+      return await arrived;
+    } finally {
+      clearTimeout(timer);
+      this.waiting.delete(nonce);
+    }
+  }
+
   private async connect(): Promise<void> {
     const client = new pg.Client(this.opts.clientConfig);
     client.on('error', (err) => this.lost(client, err));
     client.on('end', () => this.lost(client, new Error('connection ended')));
-    client.on('notification', (n) => this.dispatch(n.channel, n.payload ?? ''));
+    client.on('notification', (n) => {
+      if (n.channel === this.probeChannel) this.waiting.get(n.payload ?? '')?.();
+      else this.dispatch(n.channel, n.payload ?? '');
+    });
     try {
       await client.connect();
-      for (const ch of this.channels.keys()) await client.query(`LISTEN ${ident(ch)}`);
+      const channels = [...this.channels.keys(), ...(this.opts.probe ? [this.probeChannel] : [])];
+      for (const ch of channels) await client.query(`LISTEN ${ident(ch)}`);
     } catch (err) {
       client.removeAllListeners('end');
       await client.end().catch(() => undefined);
@@ -98,7 +159,11 @@ export class PgListener {
       timer = setTimeout(() => reject(new Error('heartbeat timed out')), Math.max(1000, this.opts.heartbeatMs / 2));
     });
     try {
-      await Promise.race([client.query('SELECT 1'), timeout]);
+      if (this.opts.probe) {
+        if (!(await Promise.race([this.delivered(), timeout]))) throw new Error('heartbeat NOTIFY did not arrive');
+      } else {
+        await Promise.race([client.query('SELECT 1'), timeout]);
+      }
     } catch (err) {
       this.lost(client, err);
     } finally {

@@ -49,7 +49,7 @@ describe('embedded database (PGlite)', () => {
     expect(fs.readFileSync(path.join(aside, 'marker.txt'), 'utf8')).toBe('user data');
     expect(warnings).toHaveLength(1);
     expect(warnings[0]!.obj).toMatchObject({ movedTo: aside });
-    expect((await migrate(db)).applied).toHaveLength(4);
+    expect((await migrate(db)).applied).toHaveLength(5);
     await db.close();
   });
 });

@@ -134,7 +134,7 @@ export async function startTestAgent(opts: TestAgentOptions = {}): Promise<TestA
     async status(): Promise<AgentStatus> {
       return {
         device: { id: 'test-device', name: 'Test workstation', hostname: 'test-host', platform: 'linux', agentVersion: '0.1.0', resticVersion: '0.14.0' },
-        database: { kind: 'pglite', connected: true, lastSyncAt: new Date().toISOString(), usingCachedConfig: false, cachedConfigSince: null, downSince: null, pendingJournalEntries: 0 },
+        database: { kind: 'pglite', connected: true, lastSyncAt: new Date().toISOString(), usingCachedConfig: false, cachedConfigSince: null, downSince: null, pendingJournalEntries: 0, listening: false, pollingReason: null },
         restic: { ok: true, version: '0.14.0', error: null },
         jobs: jobs.map((j) => {
           const a = active.get(j.id);
