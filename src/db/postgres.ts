@@ -6,7 +6,8 @@
  * LISTEN connection (pg-listener.ts) whose heartbeat proves NOTIFY delivery.
  *
  * No startup parameter beyond what PgBouncer accepts (application_name, client_encoding): the
- * server-side statement time-out is set per transaction (`SET LOCAL statement_timeout`), and for
+ * server-side statement time-out is set per transaction (`SET LOCAL statement_timeout`, 90 % of
+ * the query time-out), and for
  * single statements by the admin on the role (`ALTER ROLE ... SET statement_timeout`); the
  * client-side query time-out covers every statement. The pool keeps one connection open between
  * ticks (`min: 1`) and closes the extra ones of a burst after 10 s idle, so an idle agent does not
@@ -105,7 +106,9 @@ export async function openPostgres(opts: PostgresOptions): Promise<Database> {
     probe: async (channel, payload) => { await pool.query('SELECT pg_notify($1, $2)', [channel, payload]); },
   });
   let closed = false;
-  const beginSql = `BEGIN; SET LOCAL statement_timeout = ${Math.max(0, Math.floor(queryTimeout))}`;
+  // The server cancels a statement of a transaction at 90 % of the client-side time-out, so the
+  // cancel (57014) arrives first and the connection stays usable.
+  const beginSql = `BEGIN; SET LOCAL statement_timeout = ${Math.max(1, Math.floor(queryTimeout * 0.9))}`;
 
   const query = async <T>(sql: string, params?: readonly unknown[]): Promise<QueryResult<T>> => {
     try {
