@@ -1,91 +1,87 @@
 #!/usr/bin/env node
-/* global process, console, setTimeout, clearTimeout, URL */
-// Fleet load on PostgreSQL from config sync: many simulated agents, each one sync loop that runs
-// the agent's own getConfigVersion (dist/db) every --interval seconds, spread over --procs worker
-// processes (each worker: one pg pool of --pool connections shared by its loops, as behind a
-// pooler, and, with NOTIFY, ONE LISTEN connection that wakes all its loops). Prints, per phase:
-//   unchanged  - every loop only checks the change marker (the agent's steady state)
-//   reload     - every loop does the full config load each time (what a check would cost without the marker)
-//   connect    - unchanged checks, each on a NEW connection (the agent at 300 s: its pool drops idle
-//                connections after 30 s); backend pids are short-lived, so only the all-postgres CPU counts
-//   propagate  - one change that concerns every device (a global setting, version '*'): time until
-//                every loop has seen it AND done its full load, without and with NOTIFY
-// the database's transactions/s (pg_stat_database.xact_commit delta of the bench database) and the
-// CPU seconds of its backends (/proc/<pid>/stat utime+stime of the pids in pg_stat_activity for
-// that database; CLK_TCK 100), plus the CPU of all `postgres` processes on the machine (noisy:
-// other users of the server count too).
+/* global process, console, setTimeout, setInterval, clearInterval */
+// Fleet load on PostgreSQL: many simulated agents, each the agent's OWN config sync (dist's
+// ConfigSync with its check-in heartbeat, listen auto, reload spread) over its OWN connection pool
+// (dist's openPostgres: a real client connection per agent), spread over --procs worker processes,
+// against a private PostgreSQL server the bench starts (initdb in a temp folder).
 //
-//   npm run build && node bench/fleet.mjs [--agents 500] [--procs 4] [--interval 2] [--window 20] [--pool 8]
-//                                         [--pg-url postgres://postgres@127.0.0.1:5432/postgres]
+//   bouncer  --agents agents through ONE PgBouncer in transaction mode (PgBouncer's defaults:
+//            default_pool_size 20; max_client_conn raised for the bench only), at the default
+//            intervals (heartbeat 60 s, sync 300 s: one check-in every 60 s), in real time: agents
+//            start spread over one tick so their phases are uniform as in a real fleet. Prints
+//            transactions/s, CPU of the PostgreSQL backends and of PgBouncer over --window s, the
+//            server connections (max seen), then one global change (a global setting) and when
+//            each agent applied it (propagation; the reload spread included).
+//   notify   --notify-agents agents DIRECTLY on PostgreSQL with NOTIFY (listen auto proves
+//            delivery): one global change, time until every agent applied it.
+// CPU = utime+stime from /proc/<pid>/stat (CLK_TCK 100) of the database's backends (pids in
+// pg_stat_activity), resp. of the pgbouncer process, in % of one core. "load" = /proc/loadavg at
+// the start and end of the window: the machine is shared, the figures are conservative.
+//
+//   npm run build && node bench/fleet.mjs [--agents 10000] [--procs 4] [--window 60]
+//                                         [--notify-agents 500] [--phases bouncer,notify]
 import { fork } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
+import { startPgBouncer, startPrivatePg } from './servers.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const dist = path.resolve(here, '../dist/db/index.js');
+const dist = (p) => path.resolve(here, '../dist', p);
 const TICKS = 100;
+const DB = 'fleet';
 
 function args(argv) {
-  const o = { agents: 500, procs: 4, interval: 2, window: 20, pool: 8, pgUrl: 'postgres://postgres@127.0.0.1:5432/postgres', worker: false };
+  const o = { agents: 10000, procs: 4, window: 60, notifyAgents: 500, phases: 'bouncer,notify', worker: false };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i].replace(/^--/, '').replace(/-([a-z])/g, (_, c) => c.toUpperCase());
     if (k === 'worker') o.worker = true;
-    else o[k] = k === 'pgUrl' ? argv[++i] : Number(argv[++i]);
+    else o[k] = k === 'phases' ? argv[++i] : Number(argv[++i]);
   }
   return o;
 }
 
 // ---------------------------------------------------------------- worker: a slice of the fleet
 async function worker() {
-  const { openPostgres, getConfigVersion, loadDeviceConfigVersioned, CONFIG_CHANNEL } = await import(dist);
-  const { url, devices, interval, mode, listen, pool } = JSON.parse(process.env.FLEET_JOB);
-  const db = await openPostgres({ connectionString: url, poolMax: pool, connectAttempts: 1 });
-  const loops = devices.map((id) => ({ id, version: null, timer: null, busy: false }));
-  let stopped = false;
-  const check = async (loop) => {
-    if (loop.busy || stopped) return;
-    loop.busy = true;
-    try {
-      if (mode === 'connect') {
-        // the real agent at the default 300 s: its pool closed the idle connection (30 s), so each check connects anew
-        const c = new pg.Client({ connectionString: url });
-        await c.connect();
-        try { loop.version = (await getConfigVersion({ query: (q, p) => c.query(q, p) }, loop.id)); } finally { await c.end(); }
-      } else if (mode === 'reload') {
-        loop.version = (await loadDeviceConfigVersioned(db, loop.id, new Date(), { localZone: 'UTC' })).version;
-      } else {
-        const v = await getConfigVersion(db, loop.id);
-        if (loop.version !== null && v !== loop.version) {
-          await loadDeviceConfigVersioned(db, loop.id, new Date(), { localZone: 'UTC' });
-          process.send({ seen: loop.id, at: Date.now() });
-        }
-        loop.version = v;
-      }
-    } catch (err) {
-      process.send({ error: String(err?.message ?? err) });
-    } finally {
-      loop.busy = false;
-    }
+  const { openPostgres } = await import(dist('db/index.js'));
+  const { ConfigSync } = await import(dist('config/config-sync.js'));
+  const { systemClock } = await import(dist('clock.js'));
+  const { url, devices, spreadMs, dataRoot } = JSON.parse(process.env.FLEET_JOB);
+  const counts = { warn: 0, error: 0, lastWarn: '' };
+  const logger = {
+    debug() {}, info() {}, trace() {},
+    warn(o, m) { counts.warn++; counts.lastWarn = `${m ?? o} ${o?.err ?? ''}`; },
+    error(o, m) { counts.error++; counts.lastWarn = `${m ?? o} ${o?.err ?? ''}`; },
   };
-  const schedule = (loop, ms) => {
-    loop.timer = setTimeout(() => { void check(loop).finally(() => { if (!stopped) schedule(loop, interval * 1000); }); }, ms);
-  };
-  for (const loop of loops) await check(loop); // initial versions (the agent's loadInitial)
-  for (const loop of loops) schedule(loop, Math.random() * interval * 1000); // spread like a real fleet
-  if (listen) {
-    await db.listen(CONFIG_CHANNEL, (payload) => {
-      for (const loop of loops) if (payload === '*' || payload === loop.id) void check(loop);
+  let markFrom = Infinity;
+  const agents = [];
+  const startOne = async (id) => {
+    const db = await openPostgres({ connectionString: url, connectAttempts: 3, sslMode: 'disable' });
+    const dataDir = path.join(dataRoot, id);
+    fs.mkdirSync(dataDir, { recursive: true });
+    const sync = new ConfigSync({
+      db, deviceId: id, dataDir, clock: systemClock, logger, localZone: 'UTC', listen: 'auto',
+      heartbeat: { hostname: 'bench', metadata: { agent_version: 'bench' } },
+      onChange: () => { if (Date.now() >= markFrom) process.send({ seen: id, at: Date.now() }); },
     });
-  }
-  process.send({ ready: true });
+    await sync.loadInitial();
+    await sync.start();
+    agents.push({ db, sync });
+  };
+  // Start spread over `spreadMs`, so the check-ins of the fleet are spread like a real one's.
+  const t0 = Date.now();
+  await Promise.all(devices.map((id, i) => new Promise((resolve) => setTimeout(() => startOne(id).then(resolve, (err) => { counts.error++; counts.lastWarn = String(err?.message ?? err); resolve(); }), (i / devices.length) * spreadMs))));
+  process.send({ ready: true, started: agents.length, ms: Date.now() - t0 });
   process.on('message', async (m) => {
+    if (m.mark) { markFrom = m.mark; return; }
+    if (m === 'stats') {
+      process.send({ stats: { ...counts, listening: agents.filter((a) => a.sync.status().listening).length, polling: agents.filter((a) => a.sync.status().pollingReason).length, delays: agents.flatMap((a) => a.sync.reloadDelaysMs) } });
+      return;
+    }
     if (m !== 'stop') return;
-    stopped = true;
-    for (const loop of loops) clearTimeout(loop.timer);
-    await db.close();
+    await Promise.all(agents.map(async (a) => { await a.sync.stop(); await a.db.close(); }));
     process.exit(0);
   });
 }
@@ -94,98 +90,132 @@ async function worker() {
 function cpuOf(pid) {
   try {
     const f = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-    // utime + stime (fields 14, 15 of proc(5)) + cutime + cstime (16, 17: exited children, i.e. the
-    // postmaster's short-lived backends once reaped)
-    return (Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])) / TICKS;
+    return (Number(f[11]) + Number(f[12])) / TICKS; // utime + stime (proc(5) fields 14, 15)
   } catch {
     return 0;
   }
 }
-function allPostgresCpu() {
-  let s = 0;
-  for (const d of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(d)) continue;
-    try {
-      if (fs.readFileSync(`/proc/${d}/comm`, 'utf8').trim() === 'postgres') s += cpuOf(d);
-    } catch { /* gone */ }
+const loadavg = () => fs.readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+async function runPhase(o, { label, url, adminUrl, db: DB, mon, agents, bouncerPid, spreadMs, window }) {
+  const ids = Array.from({ length: agents }, (_, i) => `fleet-${i + 1}`);
+  const dataRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'rbackup2-fleet-'));
+  const seen = new Map();
+  const kids = [];
+  const stats = [];
+  const procs = Math.min(o.procs, agents);
+  for (let p = 0; p < procs; p++) {
+    const devices = ids.filter((_, i) => i % procs === p);
+    const kid = fork(fileURLToPath(import.meta.url), ['--worker'], { env: { ...process.env, FLEET_JOB: JSON.stringify({ url, devices, spreadMs, dataRoot }) } });
+    kid.on('message', (m) => { if (m.seen && !seen.has(m.seen)) seen.set(m.seen, m.at); if (m.stats) stats.push(m.stats); });
+    kids.push(new Promise((resolve) => kid.on('message', (m) => m.ready && resolve({ kid, started: m.started, ms: m.ms }))));
   }
-  return s;
+  const workers = await Promise.all(kids);
+  const started = workers.reduce((s, w) => s + w.started, 0);
+  await sleep(5000); // the last starters finish their first load and listen probe
+
+  const q = async (text, params) => (await mon.query(text, params)).rows;
+  const backendPids = async () => (await q('SELECT pid FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()', [DB])).map((r) => r.pid);
+  const xacts = async () => Number((await q('SELECT xact_commit FROM pg_stat_database WHERE datname = $1', [DB]))[0].xact_commit);
+  let maxConns = 0;
+  const sampler = setInterval(() => { void backendPids().then((p) => { maxConns = Math.max(maxConns, p.length); }, () => undefined); }, 1000);
+  const load0 = loadavg();
+  const pids0 = await backendPids();
+  const cpu0 = new Map(pids0.map((p) => [p, cpuOf(p)]));
+  const b0 = bouncerPid ? cpuOf(bouncerPid) : 0;
+  const x0 = await xacts();
+  const t0 = Date.now();
+  await sleep(window * 1000);
+  const secs = (Date.now() - t0) / 1000;
+  const x1 = await xacts();
+  const pids1 = await backendPids();
+  // backends that ended in the window lose their CPU from the sum: counted as 0 (they are few: the pool is stable)
+  const backendCpu = pids1.reduce((s, p) => s + cpuOf(p) - (cpu0.get(p) ?? 0), 0);
+  const out = {
+    phase: label, agents: started, windowSeconds: Math.round(secs), tps: Math.round((x1 - x0) / secs),
+    backendCpuPercentOfOneCore: +((100 * backendCpu) / secs).toFixed(1),
+    ...(bouncerPid ? { pgbouncerCpuPercentOfOneCore: +((100 * (cpuOf(bouncerPid) - b0)) / secs).toFixed(1) } : {}),
+    serverConnections: pids1.length, serverConnectionsMax: maxConns, loadavg: `${load0} -> ${loadavg()}`,
+  };
+
+  // One global change (all agents reload): when did each apply it?
+  const at = Date.now();
+  for (const w of workers) w.kid.send({ mark: at });
+  const admin = new pg.Client({ connectionString: adminUrl });
+  await admin.connect();
+  await admin.query("UPDATE settings SET value = (value::int + 1)::text WHERE device_id IS NULL AND key = 'run_retention_days'");
+  await admin.end();
+  const limit = at + 2 * 60_000 + 400_000;
+  while (seen.size < started && Date.now() < limit) await sleep(50);
+  clearInterval(sampler);
+  const times = [...seen.values()].map((t) => t - at).sort((a, b) => a - b);
+  const pct = (f) => (times.length ? times[Math.min(times.length - 1, Math.floor(f * times.length))] : null);
+  // a reload herd shows as many full loads in the same second: the busiest second of the propagation
+  const perSecond = new Map();
+  for (const t of times) perSecond.set(Math.floor(t / 1000), (perSecond.get(Math.floor(t / 1000)) ?? 0) + 1);
+  Object.assign(out, {
+    reached: `${seen.size}/${started}`, propagationMs: { median: pct(0.5), p99: pct(0.99), all: seen.size === started ? times[times.length - 1] : null },
+    busiestSecondReloads: Math.max(0, ...perSecond.values()), serverConnectionsMaxAll: maxConns,
+  });
+  for (const w of workers) w.kid.send('stats');
+  await sleep(1000);
+  const delays = stats.flatMap((s) => s.delays);
+  Object.assign(out, {
+    listening: stats.reduce((s, x) => s + x.listening, 0), polling: stats.reduce((s, x) => s + x.polling, 0),
+    reloadSpreadMs: delays.length ? { n: delays.length, max: Math.max(...delays) } : null,
+    agentWarnings: stats.reduce((s, x) => s + x.warn, 0), agentErrors: stats.reduce((s, x) => s + x.error, 0),
+    ...(stats.some((x) => x.lastWarn) ? { lastWarning: stats.find((x) => x.lastWarn).lastWarn.slice(0, 200) } : {}),
+  });
+  for (const w of workers) w.kid.send('stop');
+  await Promise.all(workers.map((w) => new Promise((r) => (w.kid.exitCode !== null ? r() : w.kid.on('exit', r)))));
+  fs.rmSync(dataRoot, { recursive: true, force: true });
+  console.log(JSON.stringify(out));
+  return out;
 }
 
 async function main() {
   const o = args(process.argv.slice(2));
   if (o.worker) return worker();
-  const { openPostgres, migrate } = await import(dist);
-  const name = `rbackup2_fleet_${randomBytes(4).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: o.pgUrl });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
-  const u = new URL(o.pgUrl);
-  u.pathname = `/${name}`;
-  u.searchParams.set('sslmode', 'disable');
-  const url = u.toString();
-  const mon = new pg.Client({ connectionString: url });
+  const { openPostgres, migrate } = await import(dist('db/index.js'));
+  const phases = o.phases.split(',');
+  const need = Math.max(o.notifyAgents * 2 + 50, 100);
+  const server = await startPrivatePg({ max_connections: need, shared_buffers: '128MB' });
+  let bouncer = null;
   try {
-    const db = await openPostgres({ connectionString: url, connectAttempts: 1 });
-    await migrate(db);
-    await db.query(`INSERT INTO repositories (name, url, password) VALUES ('fleet', '/srv/restic', 'x')`);
-    await db.query(`INSERT INTO devices (id, name) SELECT 'fleet-' || g, 'Fleet ' || g FROM generate_series(1, ${o.agents}) g`);
-    await db.query(`INSERT INTO backup_jobs (device_id, name, source_paths, repository_id) SELECT id, 'Home', ARRAY['/home'], (SELECT id FROM repositories) FROM devices`);
-    await db.query(`INSERT INTO schedules (job_id, schedule_type, cron_expression) SELECT id, 'cron', '0 3 * * *' FROM backup_jobs`);
-    await db.close();
-    await mon.connect();
-    const ids = Array.from({ length: o.agents }, (_, i) => `fleet-${i + 1}`);
-    console.log(`fleet bench: ${o.agents} sync loops in ${o.procs} processes, check every ${o.interval} s, pool ${o.pool}/process, window ${o.window} s, database ${name}`);
-
-    const phase = async (label, mode, listen, propagate) => {
-      const seen = new Map();
-      let errors = 0;
-      const kids = [];
-      for (let p = 0; p < o.procs; p++) {
-        const devices = ids.filter((_, i) => i % o.procs === p);
-        const kid = fork(fileURLToPath(import.meta.url), ['--worker'], { env: { ...process.env, FLEET_JOB: JSON.stringify({ url, devices, interval: o.interval, mode, listen, pool: o.pool }) } });
-        kid.on('message', (m) => { if (m.seen) seen.set(m.seen, m.at); if (m.error) errors++; });
-        kids.push(new Promise((resolve) => kid.on('message', (m) => m.ready && resolve(kid))));
-      }
-      const workers = await Promise.all(kids);
-      await new Promise((r) => setTimeout(r, 2000 + o.interval * 1000)); // warm up
-      const pids = (await mon.query('SELECT pid FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()', [name])).rows.map((r) => r.pid);
-      const x0 = Number((await mon.query('SELECT xact_commit FROM pg_stat_database WHERE datname = $1', [name])).rows[0].xact_commit);
-      const c0 = pids.reduce((s, p) => s + cpuOf(p), 0);
-      const a0 = allPostgresCpu();
-      const t0 = Date.now();
-      await new Promise((r) => setTimeout(r, o.window * 1000));
-      const secs = (Date.now() - t0) / 1000;
-      const x1 = Number((await mon.query('SELECT xact_commit FROM pg_stat_database WHERE datname = $1', [name])).rows[0].xact_commit);
-      const out = {
-        phase: label, tps: Math.round((x1 - x0 - 2) / secs), checksPerSecondExpected: Math.round(o.agents / o.interval),
-        backendCpuPercent: +((100 * (pids.reduce((s, p) => s + cpuOf(p), 0) - c0)) / secs).toFixed(1),
-        allPostgresCpuPercent: +((100 * (allPostgresCpu() - a0)) / secs).toFixed(1), backends: pids.length,
-      };
-      if (propagate) {
-        const at = Date.now();
-        await mon.query(`INSERT INTO settings (device_id, key, value) VALUES (NULL, 'bench_marker', $1)
-          ON CONFLICT (key) WHERE device_id IS NULL DO UPDATE SET value = EXCLUDED.value`, [String(at)]);
-        const limit = Date.now() + Math.max(30_000, 3 * o.interval * 1000);
-        while (seen.size < o.agents && Date.now() < limit) await new Promise((r) => setTimeout(r, 20));
-        const times = [...seen.values()].map((t) => t - at).sort((a, b) => a - b);
-        Object.assign(out, { reached: `${seen.size}/${o.agents}`, medianMs: times[Math.floor(times.length / 2)] ?? null, allMs: seen.size === o.agents ? times[times.length - 1] : null });
-      }
-      out.errors = errors;
-      for (const w of workers) w.send('stop');
-      await Promise.all(workers.map((w) => new Promise((r) => (w.exitCode !== null ? r() : w.on('exit', r)))));
-      console.log(JSON.stringify(out));
-      return out;
+    const monitor = new pg.Client({ connectionString: server.url() });
+    await monitor.connect();
+    const seedDb = async (name, n) => {
+      const admin = new pg.Client({ connectionString: server.url() });
+      await admin.connect();
+      await admin.query(`CREATE DATABASE ${name}`);
+      await admin.end();
+      const db = await openPostgres({ connectionString: server.url(name), connectAttempts: 1 });
+      await migrate(db);
+      await db.query(`INSERT INTO repositories (name, url, password) VALUES ('fleet', '/srv/restic', 'x')`);
+      await db.query(`INSERT INTO devices (id, name) SELECT 'fleet-' || g, 'Fleet ' || g FROM generate_series(1, ${n}) g`);
+      await db.query(`INSERT INTO backup_jobs (device_id, name, source_paths, repository_id) SELECT id, 'Home', ARRAY['/home'], (SELECT id FROM repositories) FROM devices`);
+      await db.query(`INSERT INTO schedules (job_id, schedule_type, cron_expression) SELECT id, 'cron', '0 3 * * *' FROM backup_jobs`);
+      await db.query('ANALYZE');
+      await db.close();
+      return server.url(name);
     };
-
-    await phase('unchanged (no NOTIFY) + propagate', 'unchanged', false, true);
-    await phase('unchanged (NOTIFY) + propagate', 'unchanged', true, true);
-    await phase('reload every check', 'reload', false, false);
-    await phase('unchanged, new connection per check', 'connect', false, false);
+    console.log(`fleet bench: ${os.cpus().length} cores, load ${loadavg()}, PostgreSQL ${(await monitor.query('SHOW server_version')).rows[0].server_version} (private, max_connections ${need}), ${o.procs} worker processes`);
+    if (phases.includes('bouncer')) {
+      await seedDb(DB, o.agents);
+      bouncer = await startPgBouncer({ serverPort: server.port, poolMode: 'transaction', settings: { max_client_conn: o.agents * 2 + 100 } });
+      await runPhase(o, { label: 'PgBouncer transaction mode, default intervals (check-in every 60 s)', url: bouncer.url(DB), adminUrl: server.url(DB), db: DB, mon: monitor, agents: o.agents, bouncerPid: bouncer.pid, spreadMs: 60_000, window: o.window });
+      await bouncer.stop();
+      bouncer = null;
+    }
+    if (phases.includes('notify')) {
+      const url = await seedDb(`${DB}_notify`, o.notifyAgents);
+      await runPhase(o, { label: 'direct with NOTIFY', url, adminUrl: url, db: `${DB}_notify`, mon: monitor, agents: o.notifyAgents, bouncerPid: null, spreadMs: 10_000, window: Math.min(o.window, 20) });
+    }
+    await monitor.end();
   } finally {
-    await mon.end().catch(() => undefined);
-    await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-    await admin.end();
+    await bouncer?.stop();
+    server.stop();
   }
 }
 
