@@ -49,16 +49,21 @@ async function worker() {
   const { ConfigSync } = await import(dist('config/config-sync.js'));
   const { systemClock } = await import(dist('clock.js'));
   const { url, devices, spreadMs, dataRoot } = JSON.parse(process.env.FLEET_JOB);
-  const counts = { warn: 0, error: 0, lastWarn: '' };
+  const counts = { warn: 0, error: 0, lastWarn: '', kinds: {} };
+  const note = (o, m) => {
+    const k = `${m ?? o} ${o?.err ?? ''}`.replace(/fleet-\d+/g, 'fleet-N').slice(0, 160);
+    counts.kinds[k] = (counts.kinds[k] ?? 0) + 1;
+    counts.lastWarn = k;
+  };
   const logger = {
     debug() {}, info() {}, trace() {},
-    warn(o, m) { counts.warn++; counts.lastWarn = `${m ?? o} ${o?.err ?? ''}`; },
-    error(o, m) { counts.error++; counts.lastWarn = `${m ?? o} ${o?.err ?? ''}`; },
+    warn(o, m) { counts.warn++; note(o, m); },
+    error(o, m) { counts.error++; note(o, m); },
   };
   let markFrom = Infinity;
   const agents = [];
   const startOne = async (id) => {
-    const db = await openPostgres({ connectionString: url, connectAttempts: 3, sslMode: 'disable' });
+    const db = await openPostgres({ connectionString: url, connectAttempts: 8, sslMode: 'disable' });
     const dataDir = path.join(dataRoot, id);
     fs.mkdirSync(dataDir, { recursive: true });
     const sync = new ConfigSync({
@@ -124,6 +129,8 @@ async function runPhase(o, { label, url, adminUrl, db: DB, mon, agents, bouncerP
   const pids0 = await backendPids();
   const cpu0 = new Map(pids0.map((p) => [p, cpuOf(p)]));
   const b0 = bouncerPid ? cpuOf(bouncerPid) : 0;
+  const statements = (await q("SELECT 1 FROM pg_extension WHERE extname = 'pg_stat_statements'")).length > 0;
+  if (statements) await q('SELECT pg_stat_statements_reset()');
   const x0 = await xacts();
   const t0 = Date.now();
   await sleep(window * 1000);
@@ -138,6 +145,10 @@ async function runPhase(o, { label, url, adminUrl, db: DB, mon, agents, bouncerP
     ...(bouncerPid ? { pgbouncerCpuPercentOfOneCore: +((100 * (cpuOf(bouncerPid) - b0)) / secs).toFixed(1) } : {}),
     serverConnections: pids1.length, serverConnectionsMax: maxConns, loadavg: `${load0} -> ${loadavg()}`,
   };
+  if (statements) {
+    out.topStatements = (await q(`SELECT calls, round(total_exec_time) AS ms, left(regexp_replace(query, '\\s+', ' ', 'g'), 90) AS query
+      FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid WHERE d.datname = $1 ORDER BY calls DESC LIMIT 6`, [DB])).map((r) => `${r.calls}x ${r.ms} ms: ${r.query}`);
+  }
 
   // One global change (all agents reload): when did each apply it?
   const at = Date.now();
@@ -165,8 +176,10 @@ async function runPhase(o, { label, url, adminUrl, db: DB, mon, agents, bouncerP
     listening: stats.reduce((s, x) => s + x.listening, 0), polling: stats.reduce((s, x) => s + x.polling, 0),
     reloadSpreadMs: delays.length ? { n: delays.length, max: Math.max(...delays) } : null,
     agentWarnings: stats.reduce((s, x) => s + x.warn, 0), agentErrors: stats.reduce((s, x) => s + x.error, 0),
-    ...(stats.some((x) => x.lastWarn) ? { lastWarning: stats.find((x) => x.lastWarn).lastWarn.slice(0, 200) } : {}),
   });
+  const kinds = {};
+  for (const s of stats) for (const [k, v] of Object.entries(s.kinds)) kinds[k] = (kinds[k] ?? 0) + v;
+  out.agentLogWarnings = Object.fromEntries(Object.entries(kinds).sort((a, b) => b[1] - a[1]).slice(0, 5));
   for (const w of workers) w.kid.send('stop');
   await Promise.all(workers.map((w) => new Promise((r) => (w.kid.exitCode !== null ? r() : w.kid.on('exit', r)))));
   fs.rmSync(dataRoot, { recursive: true, force: true });
@@ -180,11 +193,13 @@ async function main() {
   const { openPostgres, migrate } = await import(dist('db/index.js'));
   const phases = o.phases.split(',');
   const need = Math.max(o.notifyAgents * 2 + 50, 100);
-  const server = await startPrivatePg({ max_connections: need, shared_buffers: '128MB' });
+  // pg_stat_statements (postgresql-contrib, part of Debian's postgresql-15): which statements the fleet runs
+  const server = await startPrivatePg({ max_connections: need, shared_buffers: '128MB', shared_preload_libraries: 'pg_stat_statements' });
   let bouncer = null;
   try {
     const monitor = new pg.Client({ connectionString: server.url() });
     await monitor.connect();
+    await monitor.query('CREATE EXTENSION IF NOT EXISTS pg_stat_statements');
     const seedDb = async (name, n) => {
       const admin = new pg.Client({ connectionString: server.url() });
       await admin.connect();
@@ -193,7 +208,8 @@ async function main() {
       const db = await openPostgres({ connectionString: server.url(name), connectAttempts: 1 });
       await migrate(db);
       await db.query(`INSERT INTO repositories (name, url, password) VALUES ('fleet', '/srv/restic', 'x')`);
-      await db.query(`INSERT INTO devices (id, name) SELECT 'fleet-' || g, 'Fleet ' || g FROM generate_series(1, ${n}) g`);
+      // registered as the agent's upsertDevice would have (so the first heartbeat changes nothing)
+      await db.query(`INSERT INTO devices (id, name, hostname, metadata) SELECT 'fleet-' || g, 'Fleet ' || g, 'bench', '{"agent_version":"bench"}' FROM generate_series(1, ${n}) g`);
       await db.query(`INSERT INTO backup_jobs (device_id, name, source_paths, repository_id) SELECT id, 'Home', ARRAY['/home'], (SELECT id FROM repositories) FROM devices`);
       await db.query(`INSERT INTO schedules (job_id, schedule_type, cron_expression) SELECT id, 'cron', '0 3 * * *' FROM backup_jobs`);
       await db.query('ANALYZE');
@@ -210,7 +226,7 @@ async function main() {
     }
     if (phases.includes('notify')) {
       const url = await seedDb(`${DB}_notify`, o.notifyAgents);
-      await runPhase(o, { label: 'direct with NOTIFY', url, adminUrl: url, db: `${DB}_notify`, mon: monitor, agents: o.notifyAgents, bouncerPid: null, spreadMs: 10_000, window: Math.min(o.window, 20) });
+      await runPhase(o, { label: 'direct with NOTIFY', url, adminUrl: url, db: `${DB}_notify`, mon: monitor, agents: o.notifyAgents, bouncerPid: null, spreadMs: 30_000, window: Math.min(o.window, 20) });
     }
     await monitor.end();
   } finally {
