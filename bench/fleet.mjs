@@ -81,6 +81,7 @@ async function worker() {
   process.send({ ready: true, started: agents.length, ms: Date.now() - t0 });
   process.on('message', async (m) => {
     if (m.mark) { markFrom = m.mark; return; }
+    if (m === 'checks') { process.send({ checks: agents.reduce((s, a) => s + a.sync.checks, 0) }); return; }
     if (m === 'stats') {
       process.send({ stats: { ...counts, listening: agents.filter((a) => a.sync.status().listening).length, polling: agents.filter((a) => a.sync.status().pollingReason).length, delays: agents.flatMap((a) => a.sync.reloadDelaysMs) } });
       return;
@@ -109,11 +110,18 @@ async function runPhase(o, { label, url, adminUrl, db: DB, mon, agents, bouncerP
   const seen = new Map();
   const kids = [];
   const stats = [];
+  const checkReplies = [];
+  const checkIns = async () => {
+    checkReplies.length = 0;
+    for (const w of workers) w.kid.send('checks');
+    while (checkReplies.length < workers.length) await sleep(20);
+    return checkReplies.reduce((s, n) => s + n, 0);
+  };
   const procs = Math.min(o.procs, agents);
   for (let p = 0; p < procs; p++) {
     const devices = ids.filter((_, i) => i % procs === p);
     const kid = fork(fileURLToPath(import.meta.url), ['--worker'], { env: { ...process.env, FLEET_JOB: JSON.stringify({ url, devices, spreadMs, dataRoot }) } });
-    kid.on('message', (m) => { if (m.seen && !seen.has(m.seen)) seen.set(m.seen, m.at); if (m.stats) stats.push(m.stats); });
+    kid.on('message', (m) => { if (m.seen && !seen.has(m.seen)) seen.set(m.seen, m.at); if (m.stats) stats.push(m.stats); if (m.checks !== undefined) checkReplies.push(m.checks); });
     kids.push(new Promise((resolve) => kid.on('message', (m) => m.ready && resolve({ kid, started: m.started, ms: m.ms }))));
   }
   const workers = await Promise.all(kids);
@@ -131,16 +139,18 @@ async function runPhase(o, { label, url, adminUrl, db: DB, mon, agents, bouncerP
   const b0 = bouncerPid ? cpuOf(bouncerPid) : 0;
   const statements = (await q("SELECT 1 FROM pg_extension WHERE extname = 'pg_stat_statements'")).length > 0;
   if (statements) await q('SELECT pg_stat_statements_reset()');
+  const c0 = await checkIns();
   const x0 = await xacts();
   const t0 = Date.now();
   await sleep(window * 1000);
   const secs = (Date.now() - t0) / 1000;
   const x1 = await xacts();
+  const c1 = await checkIns();
   const pids1 = await backendPids();
   // backends that ended in the window lose their CPU from the sum: counted as 0 (they are few: the pool is stable)
   const backendCpu = pids1.reduce((s, p) => s + cpuOf(p) - (cpu0.get(p) ?? 0), 0);
   const out = {
-    phase: label, agents: started, windowSeconds: Math.round(secs), tps: Math.round((x1 - x0) / secs),
+    phase: label, agents: started, windowSeconds: Math.round(secs), tps: Math.round((x1 - x0) / secs), agentCheckInsPerSecond: Math.round((c1 - c0) / secs),
     backendCpuPercentOfOneCore: +((100 * backendCpu) / secs).toFixed(1),
     ...(bouncerPid ? { pgbouncerCpuPercentOfOneCore: +((100 * (cpuOf(bouncerPid) - b0)) / secs).toFixed(1) } : {}),
     serverConnections: pids1.length, serverConnectionsMax: maxConns, loadavg: `${load0} -> ${loadavg()}`,
