@@ -24,7 +24,7 @@ describe('embedded database (PGlite)', () => {
     expect(fs.existsSync(pgliteLockPath(dir))).toBe(false);
     const again = await openPglite(dir);
     const { rows } = await again.query<{ n: unknown }>('SELECT count(*) AS n FROM schema_migrations');
-    expect(Number(rows[0]!.n)).toBe(4);
+    expect(Number(rows[0]!.n)).toBe(5); // 001-004 and 007
     await again.close();
   });
 
