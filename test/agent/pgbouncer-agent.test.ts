@@ -100,7 +100,8 @@ describe.runIf(privatePgAvailable() && pgbouncerAvailable())('the agent behind P
       const before = await runsInDb();
       await server.stop('fast');
       const during = statuses.length;
-      await waitFor('the agent notices the outage', async () => !(await agent.service.status()).database.connected, 60_000);
+      // noticed at the next check-in: within one tick (60 s: the heartbeat interval) plus a loaded machine's slack
+      await waitFor('the agent notices the outage', async () => !(await agent.service.status()).database.connected, 100_000);
       await waitFor('backups during the outage', () => statuses.slice(during).filter((s) => s === 'success').length >= 2, 60_000);
       const pending = (await agent.service.status()).database.pendingJournalEntries;
       expect(pending).toBeGreaterThanOrEqual(1);
