@@ -112,6 +112,7 @@ export async function startAgent(opts: StartAgentOptions): Promise<Agent> {
   const lifecycle = new RunLifecycle({
     deviceId, dataDir: local.dataDir, clock, events, logger, store, activeRepositories: new ActiveRepositories(),
     restic: () => restic, resticError: () => resticError,
+    timeouts: () => agentSettings(sync.config?.settings ?? {}),
     onFinished: (job, r) => {
       metrics.recordRun({ jobId: job.id, jobName: job.name, status: r.status, endTime: new Date(r.endTime), durationSeconds: r.durationSeconds, totalFilesProcessed: r.totalFilesProcessed, dataAddedBytes: r.dataAddedBytes });
       pusher?.pushSoon();

@@ -6,7 +6,7 @@
  */
 import { parseConfigChange, REDACTED, type ConfigChange, type HookInput, type JobInput, type ScheduleInput } from '../api/config-schema.js';
 import type { ConfigView } from '../api/agent-port.js';
-import { DEFAULT_SETTINGS } from '../config/device-config.js';
+import { DEFAULT_SETTINGS, settingValueProblem } from '../config/device-config.js';
 import type { Database, Queryable } from '../db/database.js';
 import { addHook, addJob, addSchedule, getEffectiveSettings, removeSetting, setSetting, sqlState } from '../db/index.js';
 import { toIso, toNumber, toObject, toStr, toStringArray } from '../db/rows.js';
@@ -134,6 +134,10 @@ function checkReferences(change: ConfigChange, owned: Owned): FieldError[] {
   for (const [key, value] of Object.entries(change.settings ?? {})) {
     const numeric = /^\d+$/.test(DEFAULT_SETTINGS[key] ?? '');
     if (numeric && value !== null && value !== REDACTED && !/^\d{1,9}$/.test(value)) err(`settings.${key}`, 'must be a whole number');
+    else if (value !== null && value !== REDACTED) {
+      const problem = settingValueProblem(key, value);
+      if (problem) err(`settings.${key}`, problem);
+    }
   }
   return errors;
 }

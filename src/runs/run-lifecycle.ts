@@ -43,6 +43,8 @@ export interface RunLifecycleOptions {
   /** Called after each finished run (metrics); errors are logged, never fail the run. */
   onFinished?: (job: JobConfig, result: BackupResult) => void;
   cancelGraceSeconds?: number;
+  /** The device's effective stall/backup time-outs at the moment a run starts (settings, C27). */
+  timeouts?: () => { stallTimeoutSeconds: number; backupTimeoutSeconds: number };
 }
 
 function toRunProgress(p: ProgressEvent): RunProgress {
@@ -125,6 +127,7 @@ export class RunLifecycle {
     return runBackup({
       job, restic, dataDir: this.opts.dataDir, signal: run.abort.signal, clock: this.opts.clock, logger: this.opts.logger,
       activeRepositories: this.opts.activeRepositories, cancelGraceSeconds: this.opts.cancelGraceSeconds ?? 30,
+      ...this.opts.timeouts?.(),
       onProgress: (p) => {
         run.progress = toRunProgress(p);
         this.opts.events.emit('run.progress', { runId: run.runId, jobId: job.id, progress: run.progress });
