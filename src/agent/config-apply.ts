@@ -7,6 +7,7 @@
 import { parseConfigChange, REDACTED, type ConfigChange, type HookInput, type JobInput, type ScheduleInput } from '../api/config-schema.js';
 import type { ConfigView } from '../api/agent-port.js';
 import { DEFAULT_SETTINGS, settingValueProblem } from '../config/device-config.js';
+import { jobValueProblems, repositorySettingProblem } from '../config/input-check.js';
 import type { Database, Queryable } from '../db/database.js';
 import { addHook, addJob, addSchedule, getEffectiveSettings, removeSetting, setSetting, sqlState } from '../db/index.js';
 import { toIso, toNumber, toObject, toStr, toStringArray } from '../db/rows.js';
@@ -115,6 +116,8 @@ function checkReferences(change: ConfigChange, owned: Owned): FieldError[] {
       if (j.name !== undefined) finalName.set(id, j.name);
     }
     if (typeof j.repository_id === 'string' && !owned.repositories.has(j.repository_id.toLowerCase())) err(`jobs[${i}].repository_id`, 'no such repository');
+    // C26, C30: nothing relative, restic_args only from the allow-list.
+    for (const problem of jobValueProblems({ sourcePaths: j.source_paths, excludePatterns: j.exclude_patterns, resticArgs: j.restic_args })) err(`jobs[${i}]`, problem);
     const children = [['schedules', j.schedules, owned.schedules, deletedScheds], ['hooks', j.hooks, owned.hooks, deletedHooks]] as const;
     for (const [kind, list, ownedIds, deleted] of children) {
       (list ?? []).forEach((c, k) => {
@@ -135,7 +138,7 @@ function checkReferences(change: ConfigChange, owned: Owned): FieldError[] {
     const numeric = /^\d+$/.test(DEFAULT_SETTINGS[key] ?? '');
     if (numeric && value !== null && value !== REDACTED && !/^\d{1,9}$/.test(value)) err(`settings.${key}`, 'must be a whole number');
     else if (value !== null && value !== REDACTED) {
-      const problem = settingValueProblem(key, value);
+      const problem = settingValueProblem(key, value) ?? repositorySettingProblem(key, value);
       if (problem) err(`settings.${key}`, problem);
     }
   }

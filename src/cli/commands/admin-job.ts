@@ -1,5 +1,6 @@
 /** `rbackup2 job add|list|remove`: manage `backup_jobs` (and a first schedule) without SQL. */
 import type { Command } from 'commander';
+import { jobValueProblems } from '../../config/input-check.js';
 import { addJob, addSchedule, getRepository, listJobs, listSchedules, removeJob, resolveJob, upsertDevice, getEffectiveSettings, type Queryable } from '../../db/index.js';
 import { AppError } from '../../errors.js';
 import { validateCron } from '../../scheduler/next-run.js';
@@ -53,6 +54,8 @@ export function registerJobCommands(program: Command): void {
         const problem = validateCron(o.cron, o.timezone ?? Intl.DateTimeFormat().resolvedOptions().timeZone);
         if (problem) throw new AppError('INVALID_INPUT', `--cron "${o.cron}": ${problem}`);
       }
+      const problems = jobValueProblems({ sourcePaths: o.path, excludePatterns: o.exclude, resticArgs: o.resticArg });
+      if (problems.length > 0) throw new AppError('INVALID_INPUT', `job add ${name}: ${problems.join('; ')}`);
       const local = loadConfig(globals());
       const deviceId = o.device ?? local.device.id;
       const created = await withDatabase(local, (db) => db.transaction(async (tx) => {

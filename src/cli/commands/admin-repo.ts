@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { addRepository, listRepositories, removeRepository } from '../../db/index.js';
 import { AppError } from '../../errors.js';
+import { repositoryValueProblems } from '../../config/input-check.js';
 import { formatTable } from '../output.js';
 import { loadConfig, withDatabase, type GlobalOptions } from '../context.js';
 import { readSecretFromStdin } from '../read-secret.js';
@@ -28,6 +29,8 @@ export function registerRepoCommands(program: Command): void {
     .action(async (name: string, o: RepoAddOptions) => {
       const sources = [o.passwordFile, o.passwordCommand, o.passwordStdin].filter(Boolean).length;
       if (sources !== 1) throw new AppError('INVALID_INPUT', 'repo add: give exactly one of --password-file, --password-command, --password-stdin');
+      const problems = repositoryValueProblems({ url: o.url, passwordFile: o.passwordFile, cacheDir: o.cacheDir });
+      if (problems.length > 0) throw new AppError('INVALID_INPUT', `repo add ${name}: ${problems.join('; ')}`);
       const password = o.passwordStdin ? await readSecretFromStdin('repository password') : null;
       const r = await withDatabase(loadConfig(globals()), (db) =>
         addRepository(db, { name, url: o.url, password, passwordFile: o.passwordFile ?? null, passwordCommand: o.passwordCommand ?? null, cacheDir: o.cacheDir ?? null }));

@@ -7,6 +7,7 @@ import type { Command } from 'commander';
 import { getEffectiveSettings, listSettings, removeSetting, setSetting, upsertDevice } from '../../db/index.js';
 import { AppError } from '../../errors.js';
 import { settingValueProblem } from '../../config/device-config.js';
+import { repositorySettingProblem } from '../../config/input-check.js';
 import { formatTable } from '../output.js';
 import { loadConfig, withDatabase, type GlobalOptions } from '../context.js';
 import { readSecretFromStdin } from '../read-secret.js';
@@ -50,7 +51,7 @@ export function registerSettingCommands(program: Command): void {
       }
       if ((value === undefined) === !o.stdin) throw new AppError('INVALID_INPUT', `setting set ${key}: give a value or --stdin (one of them)`);
       const v = o.stdin ? await readSecretFromStdin(key) : (value as string);
-      const problem = settingValueProblem(key, v);
+      const problem = settingValueProblem(key, v) ?? repositorySettingProblem(key, v);
       if (problem) throw new AppError('INVALID_INPUT', problem);
       const local = loadConfig(globals());
       const deviceId = scope(o, local.device.id);
