@@ -13,7 +13,7 @@ import { systemClock, type Clock } from './clock.js';
 import type { LocalConfig } from './config/local-config.js';
 import { ConfigSync } from './config/config-sync.js';
 import { agentSettings } from './config/device-config.js';
-import { openDatabase, migrate, upsertDevice, markInterruptedRuns, setScheduleNextRun, usesServer, type Database } from './db/index.js';
+import { openDatabase, migrate, upsertDevice, markInterruptedRuns, lastSuccessFiles, setScheduleNextRun, usesServer, type Database } from './db/index.js';
 import { isTransientConnectError } from './db/db-errors.js';
 import { connectInBackground, DeferredDatabase, quietRetryLogger } from './db/deferred-database.js';
 import { AppError, errorMessage } from './errors.js';
@@ -113,8 +113,9 @@ export async function startAgent(opts: StartAgentOptions): Promise<Agent> {
     deviceId, dataDir: local.dataDir, clock, events, logger, store, activeRepositories: new ActiveRepositories(),
     restic: () => restic, resticError: () => resticError,
     timeouts: () => agentSettings(sync.config?.settings ?? {}),
+    previousFiles: (jobId) => lastSuccessFiles(db, jobId),
     onFinished: (job, r) => {
-      metrics.recordRun({ jobId: job.id, jobName: job.name, status: r.status, endTime: new Date(r.endTime), durationSeconds: r.durationSeconds, totalFilesProcessed: r.totalFilesProcessed, dataAddedBytes: r.dataAddedBytes });
+      metrics.recordRun({ jobId: job.id, jobName: job.name, status: r.status, endTime: new Date(r.endTime), durationSeconds: r.durationSeconds, totalFilesProcessed: r.totalFilesProcessed, dataAddedBytes: r.dataAddedBytes, notASuccess: r.errorKind === 'empty_source' });
       pusher?.pushSoon();
     },
   });

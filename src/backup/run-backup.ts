@@ -21,6 +21,7 @@ import { classifyOutcome, type ErrorKind, type Outcome } from './outcome.js';
 import { BackupOutputParser, type ParsedOutput, type ProgressEvent } from './output-parser.js';
 import { normalizeSourcePaths } from './paths.js';
 import { formatVersion, supports, type ResticVersion } from './restic-version.js';
+import { checkSources, emptySourceMessage } from './source-check.js';
 import { sftpCommandArgs } from './sftp-command.js';
 import { runCaptured, spawnProcess } from './spawn.js';
 import { redactRepositoryUrl, StallWatchdog, type WatchdogReason } from './watchdog.js';
@@ -58,6 +59,8 @@ export interface RunBackupOptions {
   stallTimeoutSeconds?: number;
   /** Hard limit of one restic backup, seconds; 0 = none (default). */
   backupTimeoutSeconds?: number;
+  /** Files of the job's last successful backup (C28), or null when unknown / none. */
+  previousFiles?: number | null;
   /** Upper bound of each short restic call (list locks, cat lock, unlock), seconds (default 120). */
   resticCallTimeoutSeconds?: number;
 }
@@ -126,7 +129,9 @@ export async function runBackup(opts: RunBackupOptions): Promise<BackupResult> {
     return fail(isAppError(err) && /password/.test(err.message) ? 'password_missing' : 'repository_not_configured', `${errorMessage(err)}.`);
   }
   const lockWait = Math.max(0, opts.lockWaitSeconds ?? 120);
-  const built = buildBackupArgs(job, restic.version, { sourcePaths: sources.paths, retryLockSeconds: lockWait });
+  const onDisk = platform === 'win32' ? { paths: sources.paths, warnings: [], emptyFolders: [] } : await checkSources(sources.paths);
+  warnings.push(...onDisk.warnings);
+  const built = buildBackupArgs(job, restic.version, { sourcePaths: onDisk.paths, retryLockSeconds: lockWait });
   const globalArgs = sftpCommandArgs(repo.url);
   args = [...globalArgs, ...built.args];
   warnings.push(...built.removed.map((r) => `Ignored restic argument: ${r}.`));
@@ -208,6 +213,10 @@ export async function runBackup(opts: RunBackupOptions): Promise<BackupResult> {
       }
       opts.logger?.info({ jobId: job.id, stale: post.stale.length, live: post.live.length, unreadable: post.unreadable.length }, 'lock check after the backup');
       warnings.push(...post.notes);
+    }
+    const previousFiles = opts.previousFiles ?? 0;
+    if (outcome.status === 'success' && onDisk.emptyFolders.length > 0 && previousFiles > 0) {
+      outcome = { ...outcome, status: 'partial', errorKind: 'empty_source', errorMessage: emptySourceMessage(onDisk.emptyFolders, previousFiles) };
     }
     if (outcome.errorKind === 'locked' && attempts > 1) outcome = { ...outcome, errorMessage: `${outcome.errorMessage?.replace(/\.$/, '')} (waited ${lockWait} s).` };
 

@@ -42,6 +42,8 @@ export interface RunMetricsInput {
   totalFilesProcessed: number | null;
   /** restic summary `data_added` in bytes; null when there was no summary. */
   dataAddedBytes: number | null;
+  /** A `partial` run that saved an empty snapshot of an unmounted disk (C28): not a success. */
+  notASuccess?: boolean;
 }
 
 /** A job as the config knows it (id is the stable `backup_jobs.id`). */
@@ -101,7 +103,7 @@ export class BackupMetrics {
     const labels = this.labels(run.jobId, state.name);
     this.runs.inc({ ...labels, status: run.status }, 1);
     if (isNonNegative(run.durationSeconds)) this.duration.observe(labels, run.durationSeconds);
-    if (run.status !== 'success' && run.status !== 'partial') return;
+    if ((run.status !== 'success' && run.status !== 'partial') || run.notASuccess) return;
     const endSeconds = run.endTime.getTime() / 1000;
     if (Number.isFinite(endSeconds) && (state.lastSuccess === null || endSeconds > state.lastSuccess)) state.lastSuccess = endSeconds;
     if (isNonNegative(run.totalFilesProcessed)) state.files = run.totalFilesProcessed;

@@ -45,6 +45,8 @@ export interface RunLifecycleOptions {
   cancelGraceSeconds?: number;
   /** The device's effective stall/backup time-outs at the moment a run starts (settings, C27). */
   timeouts?: () => { stallTimeoutSeconds: number; backupTimeoutSeconds: number };
+  /** Files of the job's last successful backup (C28); a failure to read it counts as unknown. */
+  previousFiles?: (jobId: string) => Promise<number | null>;
 }
 
 function toRunProgress(p: ProgressEvent): RunProgress {
@@ -124,7 +126,9 @@ export class RunLifecycle {
         attempts: 0, resticVersion: 'none', args: [],
       };
     }
+    const previousFiles = await this.opts.previousFiles?.(job.id).catch(() => null) ?? null;
     return runBackup({
+      previousFiles,
       job, restic, dataDir: this.opts.dataDir, signal: run.abort.signal, clock: this.opts.clock, logger: this.opts.logger,
       activeRepositories: this.opts.activeRepositories, cancelGraceSeconds: this.opts.cancelGraceSeconds ?? 30,
       ...this.opts.timeouts?.(),

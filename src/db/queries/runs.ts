@@ -143,3 +143,16 @@ export async function deleteRunsBefore(db: Queryable, deviceId: string, before: 
   const { rowCount } = await db.query("DELETE FROM runs WHERE device_id = $1 AND start_time < $2 AND status <> 'running'", [deviceId, before]);
   return rowCount;
 }
+
+/**
+ * total_files_processed of the job's last successful run (success or partial, not the C28 kind
+ * `empty_source`), or null when it has none.
+ */
+export async function lastSuccessFiles(db: Queryable, jobId: string): Promise<number | null> {
+  const { rows } = await db.query<{ n: unknown }>(
+    `SELECT total_files_processed AS n FROM runs WHERE job_id = $1 AND status IN ('success', 'partial')
+       AND coalesce(metadata->>'error_kind', '') <> 'empty_source' ORDER BY start_time DESC LIMIT 1`,
+    [jobId],
+  );
+  return rows[0] ? toNumber(rows[0].n) : null;
+}
