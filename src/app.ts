@@ -13,6 +13,7 @@ import { systemClock, type Clock } from './clock.js';
 import type { LocalConfig } from './config/local-config.js';
 import { ConfigSync } from './config/config-sync.js';
 import { agentSettings } from './config/device-config.js';
+import { ownerGone } from './runs/run-owner.js';
 import { openDatabase, migrate, upsertDevice, markInterruptedRuns, lastSuccessFiles, setScheduleNextRun, usesServer, type Database } from './db/index.js';
 import { isTransientConnectError } from './db/db-errors.js';
 import { connectInBackground, DeferredDatabase, quietRetryLogger } from './db/deferred-database.js';
@@ -222,7 +223,8 @@ async function prepareDatabase(db: Database, local: LocalConfig, restic: { versi
     id: local.device.id, name: local.device.name, platform: process.platform, hostname: os.hostname(),
     metadata: deviceMetadata(restic),
   });
-  const interrupted = await markInterruptedRuns(db, local.device.id, INTERRUPTED_MESSAGE);
+  // C33: a run whose owner still lives (a `rbackup2 backup` of this device) is left alone.
+  const interrupted = await markInterruptedRuns(db, local.device.id, INTERRUPTED_MESSAGE, (o) => ownerGone(o));
   for (const r of interrupted) logger.warn({ runId: r.id, jobId: r.jobId }, 'run left running by a crash marked interrupted');
   return interrupted;
 }

@@ -11,7 +11,7 @@ export type RunStatus = 'success' | 'partial' | 'failed' | 'cancelled';
 export type ErrorKind =
   | 'repository_missing' | 'locked' | 'wrong_password' | 'password_missing' | 'source_missing'
   | 'invalid_arguments' | 'invalid_source' | 'unreadable_files' | 'cancelled' | 'hook_failed'
-  | 'restic_missing' | 'repository_not_configured' | 'stalled' | 'timed_out' | 'empty_source' | 'unknown';
+  | 'restic_missing' | 'repository_not_configured' | 'stalled' | 'timed_out' | 'empty_source' | 'already_running' | 'unknown';
 
 export interface Outcome {
   status: RunStatus;

@@ -70,7 +70,7 @@ export const DEFAULT_STALL_TIMEOUT_SECONDS = 1800;
 
 const MAX_ATTEMPTS = 50;
 /** Bound of each lock check restic call after a cancel, seconds. */
-const CANCELLED_CHECK_SECONDS = 15;
+const CANCELLED_CHECK_SECONDS = 10;
 
 function sleep(clock: Clock, ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
@@ -176,6 +176,7 @@ export async function runBackup(opts: RunBackupOptions): Promise<BackupResult> {
     // An empty locks/ folder of a local repository needs no `restic list locks` (local-locks.ts).
     const pre = await localRepositoryHasNoLocks(repoKey, platform) ? null : await clearStaleLocks(runner, staleCtx());
     if (callTimedOut) return stalledCall('listing its locks');
+    if (opts.signal?.aborted) return fail('cancelled', 'The backup was cancelled before restic started.');
     if (pre && (pre.unlocked || pre.notes.length > 0)) warnings.push(...pre.notes);
     let deadline: number | null = null;
     for (;;) {

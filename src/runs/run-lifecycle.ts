@@ -16,6 +16,8 @@ import type { ProgressEvent } from '../backup/output-parser.js';
 import type { ResticVersion } from '../backup/restic-version.js';
 import { runBackup } from '../backup/run-backup.js';
 import { NO_RUN_STATS, runStatsOf } from '../run-stats.js';
+import { acquireJobLock } from './job-lock.js';
+import { currentOwner, type RunOwner } from './run-owner.js';
 import type { RunStartRecord, RunStore } from './run-store.js';
 
 export interface RunningRun {
@@ -67,9 +69,27 @@ export class RunLifecycle {
    */
   async execute(job: JobConfig, triggeredBy: TriggeredBy): Promise<{ status: string; runId: number | null; result: BackupResult }> {
     const { clock, events, logger } = this.opts;
+    const owner = currentOwner();
+    // C33: one restic per job across processes (the agent and `rbackup2 backup`), database or not.
+    const lock = acquireJobLock(this.opts.dataDir, job.id, owner);
+    if (!lock.ok) {
+      const h = lock.heldBy;
+      const message = `Job "${job.name}" is already being backed up by process ${h.pid} on ${h.host}${h.startedAt ? ` (started ${h.startedAt})` : ''}; this run did not start.`;
+      logger.warn({ jobId: job.id, holder: h }, 'job already running in another process; not started');
+      return { status: 'cancelled', runId: null, result: this.notStarted(job, new Date(clock.now()).toISOString(), message, 'already_running') };
+    }
+    try {
+      return await this.executeLocked(job, triggeredBy, owner);
+    } finally {
+      lock.release();
+    }
+  }
+
+  private async executeLocked(job: JobConfig, triggeredBy: TriggeredBy, owner: RunOwner): Promise<{ status: string; runId: number | null; result: BackupResult }> {
+    const { clock, events, logger } = this.opts;
     const start: RunStartRecord = {
       clientRunId: randomUUID(), jobId: job.id, deviceId: this.opts.deviceId, startTime: new Date(clock.now()), triggeredBy,
-      metadata: { job_name: job.name },
+      metadata: { job_name: job.name }, owner,
     };
     const run: RunningRun = {
       clientRunId: start.clientRunId, runId: null, jobId: job.id, jobName: job.name, triggeredBy,
@@ -116,16 +136,7 @@ export class RunLifecycle {
 
   private async backup(job: JobConfig, run: RunningRun): Promise<BackupResult> {
     const restic = this.opts.restic();
-    if (!restic) {
-      const now = new Date(this.opts.clock.now()).toISOString();
-      const message = this.opts.resticError() ?? 'restic is not available';
-      return {
-        jobId: job.id, status: 'failed', errorKind: null, exitCode: null, errorMessage: message, startTime: run.startTime, endTime: now,
-        ...NO_RUN_STATS, durationSeconds: 0, snapshotId: null,
-        resticOutput: '', resticErrors: '', errorItems: [], errorCount: 0, warnings: [], unreadablePaths: [], hooks: [],
-        attempts: 0, resticVersion: 'none', args: [],
-      };
-    }
+    if (!restic) return this.notStarted(job, run.startTime, this.opts.resticError() ?? 'restic is not available', null);
     const previousFiles = await this.opts.previousFiles?.(job.id).catch(() => null) ?? null;
     return runBackup({
       previousFiles,
@@ -137,6 +148,17 @@ export class RunLifecycle {
         this.opts.events.emit('run.progress', { runId: run.runId, jobId: job.id, progress: run.progress });
       },
     });
+  }
+
+  /** The result of a run that never started restic. */
+  private notStarted(job: JobConfig, startTime: string, message: string, kind: BackupResult['errorKind']): BackupResult {
+    const now = new Date(this.opts.clock.now()).toISOString();
+    return {
+      jobId: job.id, status: kind === 'already_running' ? 'cancelled' : 'failed', errorKind: kind, exitCode: null, errorMessage: message, startTime, endTime: now,
+      ...NO_RUN_STATS, durationSeconds: 0, snapshotId: null,
+      resticOutput: '', resticErrors: '', errorItems: [], errorCount: 0, warnings: [], unreadablePaths: [], hooks: [],
+      attempts: 0, resticVersion: 'none', args: [],
+    };
   }
 
   /** What runs now (copies). */

@@ -57,14 +57,17 @@ export interface RunStartInput {
   metadata?: Record<string, unknown> | undefined;
   /** The agent's own UUID for this run: inserting the same one twice returns the first row's id. */
   clientRunId?: string | undefined;
+  /** Who runs it (C33): host, process id, process start time (ISO). */
+  owner?: { host: string; pid: number; startedAt: string } | undefined;
 }
 
 /** Insert a run with status `running`; returns its id. Idempotent per clientRunId. */
 export async function insertRunStarted(db: Queryable, r: RunStartInput): Promise<number> {
-  const params = [r.jobId, r.deviceId, r.startTime, r.triggeredBy, jsonParam(r.metadata ?? {}), r.clientRunId ?? null];
+  const params = [r.jobId, r.deviceId, r.startTime, r.triggeredBy, jsonParam(r.metadata ?? {}), r.clientRunId ?? null,
+    r.owner?.host ?? null, r.owner?.pid ?? null, r.owner?.startedAt ?? null];
   const { rows } = await db.query<{ id: unknown }>(
-    `INSERT INTO runs (job_id, device_id, start_time, status, triggered_by, metadata, client_run_id)
-     VALUES ($1, $2, $3, 'running', $4, $5::jsonb, $6::uuid)
+    `INSERT INTO runs (job_id, device_id, start_time, status, triggered_by, metadata, client_run_id, owner_host, owner_pid, owner_started_at)
+     VALUES ($1, $2, $3, 'running', $4, $5::jsonb, $6::uuid, $7, $8, $9::timestamptz)
      ON CONFLICT (client_run_id) DO NOTHING RETURNING id`,
     params,
   );
@@ -120,14 +123,22 @@ export async function getRun(db: Queryable, id: number): Promise<Run | null> {
 
 /**
  * At agent start: runs of this device still `running` (left by a crash or kill) become
- * `interrupted` with `message` and end_time = now(). Returns the rows as updated.
+ * `interrupted` with `message` and end_time = now(), but only those whose owner (C33) is gone by
+ * `ownerGone` (rows without an owner, written before migration 005, always). Returns the rows as
+ * updated.
  */
-export async function markInterruptedRuns(db: Queryable, deviceId: string, message: string): Promise<Run[]> {
+export async function markInterruptedRuns(db: Queryable, deviceId: string, message: string,
+  ownerGone: (owner: { host: string; pid: number; startedAt: string }) => boolean = () => true): Promise<Run[]> {
+  const { rows: running } = await db.query<{ id: unknown; owner_host: string | null; owner_pid: unknown; owner_started_at: unknown }>(
+    "SELECT id, owner_host, owner_pid, owner_started_at FROM runs WHERE device_id = $1 AND status = 'running'", [deviceId]);
+  const ids = running.filter((r) => r.owner_host === null || r.owner_pid === null
+    || ownerGone({ host: r.owner_host, pid: Number(r.owner_pid), startedAt: toIso(r.owner_started_at) ?? '' })).map((r) => Number(r.id));
+  if (ids.length === 0) return [];
   const { rows } = await db.query(
     `UPDATE runs SET status = 'interrupted', error_message = $2, end_time = now(),
        duration_seconds = EXTRACT(EPOCH FROM (now() - start_time))
-     WHERE device_id = $1 AND status = 'running' RETURNING *`,
-    [deviceId, message],
+     WHERE device_id = $1 AND status = 'running' AND id = ANY($3::bigint[]) RETURNING *`,
+    [deviceId, message, ids],
   );
   return rows.map(mapRun);
 }
