@@ -68,7 +68,7 @@ export class RunLifecycle {
    * failure to record is logged: the journal in front of the store keeps the record).
    */
   async execute(job: JobConfig, triggeredBy: TriggeredBy): Promise<{ status: string; runId: number | null; result: BackupResult }> {
-    const { clock, events, logger } = this.opts;
+    const { clock, logger } = this.opts;
     const owner = currentOwner();
     // C33: one restic per job across processes (the agent and `rbackup2 backup`), database or not.
     const lock = acquireJobLock(this.opts.dataDir, job.id, owner);
