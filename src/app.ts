@@ -14,7 +14,7 @@ import type { LocalConfig } from './config/local-config.js';
 import { ConfigSync } from './config/config-sync.js';
 import { agentSettings } from './config/device-config.js';
 import { ownerGone } from './runs/run-owner.js';
-import { openDatabase, migrate, upsertDevice, markInterruptedRuns, lastSuccessFiles, setScheduleNextRun, usesServer, type Database } from './db/index.js';
+import { openDatabase, migrate, upsertDevice, markInterruptedRuns, lastSuccessFiles, recordResticHost, setScheduleNextRun, usesServer, type Database } from './db/index.js';
 import { isTransientConnectError } from './db/db-errors.js';
 import { connectInBackground, DeferredDatabase, quietRetryLogger } from './db/deferred-database.js';
 import { AppError, errorMessage } from './errors.js';
@@ -115,6 +115,7 @@ export async function startAgent(opts: StartAgentOptions): Promise<Agent> {
     restic: () => restic, resticError: () => resticError,
     timeouts: () => agentSettings(sync.config?.settings ?? {}),
     previousFiles: (jobId) => lastSuccessFiles(db, jobId),
+    recordResticHost: (jobId, host) => recordResticHost(db, jobId, host),
     onFinished: (job, r) => {
       metrics.recordRun({ jobId: job.id, jobName: job.name, status: r.status, endTime: new Date(r.endTime), durationSeconds: r.durationSeconds, totalFilesProcessed: r.totalFilesProcessed, dataAddedBytes: r.dataAddedBytes, notASuccess: r.errorKind === 'empty_source' });
       pusher?.pushSoon();

@@ -83,6 +83,8 @@ export interface BackupCommandOptions {
   sourcePaths: readonly string[];
   /** `--retry-lock` duration in seconds, added only where supported (0.16+); 0/undefined = none. */
   retryLockSeconds?: number;
+  /** `--host` value (C29), unless restic_args set one. */
+  host?: string;
 }
 
 /**
@@ -96,6 +98,7 @@ export function buildBackupArgs(job: Pick<JobConfig, 'id' | 'name' | 'originName
   if (opts.retryLockSeconds && opts.retryLockSeconds > 0 && atLeast(version, 0, 16) && !filtered.args.some((a) => a === '--retry-lock' || a.startsWith('--retry-lock='))) {
     args.push('--retry-lock', `${Math.ceil(opts.retryLockSeconds)}s`);
   }
+  if (opts.host && !filtered.args.some((a) => a === '--host' || a.startsWith('--host=') || /^-[A-Za-z]*H/.test(a))) args.push('--host', opts.host);
   for (const pattern of job.excludePatterns) {
     if (pattern !== '') args.push('--exclude', pattern);
   }

@@ -110,6 +110,7 @@ export async function runBackup(opts: RunBackupOptions): Promise<BackupResult> {
       errorItems: parsed?.errors ?? [], errorCount: parsed?.errorCount ?? 0,
       warnings: [...warnings, ...outcome.warnings], unreadablePaths: outcome.unreadablePaths,
       hooks: hookResults, attempts, resticVersion: formatVersion(restic.version), args,
+      ...(attempts > 0 ? { resticHost: hostOf(args) } : {}),
     };
   };
   const fail = (kind: ErrorKind, message: string): BackupResult =>
@@ -131,7 +132,8 @@ export async function runBackup(opts: RunBackupOptions): Promise<BackupResult> {
   const lockWait = Math.max(0, opts.lockWaitSeconds ?? 120);
   const onDisk = platform === 'win32' ? { paths: sources.paths, warnings: [], emptyFolders: [] } : await checkSources(sources.paths);
   warnings.push(...onDisk.warnings);
-  const built = buildBackupArgs(job, restic.version, { sourcePaths: onDisk.paths, retryLockSeconds: lockWait });
+  const resticHost = job.resticHost?.trim() || (opts.hostname ?? os.hostname());
+  const built = buildBackupArgs(job, restic.version, { sourcePaths: onDisk.paths, retryLockSeconds: lockWait, host: resticHost });
   const globalArgs = sftpCommandArgs(repo.url);
   args = [...globalArgs, ...built.args];
   warnings.push(...built.removed.map((r) => `Ignored restic argument: ${r}.`));
@@ -235,6 +237,14 @@ export async function runBackup(opts: RunBackupOptions): Promise<BackupResult> {
   }
   const result = finish(outcome);
   return result;
+}
+
+/** The --host value in `args` (ours or one from restic_args). */
+function hostOf(args: readonly string[]): string {
+  const i = args.indexOf('--host');
+  if (i >= 0 && args[i + 1]) return args[i + 1] as string;
+  const eq = args.find((a) => a.startsWith('--host='));
+  return eq ? eq.slice('--host='.length) : os.hostname();
 }
 
 /**

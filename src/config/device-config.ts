@@ -58,6 +58,12 @@ export interface JobConfig {
   tags: string[];
   /** Extra restic arguments, each its own argv entry. */
   resticArgs: string[];
+  /**
+   * The stable restic --host of the job's snapshots (C29): restic picks the parent snapshot by
+   * host and paths, so a renamed computer would re-read every file. null/absent = not recorded
+   * yet (the current host name is used and recorded after the first backup).
+   */
+  resticHost?: string | null;
   repositoryId: string | null;
   /** The repository resolved from repositoryId or the settings; null when none is configured. */
   repository: RepositoryConfig | null;

@@ -47,6 +47,8 @@ export interface RunLifecycleOptions {
   cancelGraceSeconds?: number;
   /** The device's effective stall/backup time-outs at the moment a run starts (settings, C27). */
   timeouts?: () => { stallTimeoutSeconds: number; backupTimeoutSeconds: number };
+  /** Record the job's restic --host after its first backup that wrote a snapshot (C29). */
+  recordResticHost?: (jobId: string, host: string) => Promise<unknown>;
   /** Files of the job's last successful backup (C28); a failure to read it counts as unknown. */
   previousFiles?: (jobId: string) => Promise<number | null>;
 }
@@ -104,6 +106,9 @@ export class RunLifecycle {
     events.emit('run.started', { runId: run.runId, jobId: job.id, jobName: job.name, triggeredBy, startTime: run.startTime });
     try {
       const result = await this.backup(job, run);
+      if (!job.resticHost && result.resticHost && result.snapshotId) {
+        await this.opts.recordResticHost?.(job.id, result.resticHost).catch((err: unknown) => logger.warn({ jobId: job.id, err: errorMessage(err) }, 'could not record the job\'s restic host'));
+      }
       const completion = {
         status: result.status, exitCode: result.exitCode, errorMessage: result.errorMessage, snapshotId: result.snapshotId,
         resticOutput: result.resticOutput, resticErrors: result.resticErrors, endTime: new Date(result.endTime),

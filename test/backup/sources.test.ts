@@ -1,13 +1,14 @@
 // C25 (a source that is a symlink to a folder) and C28 (an empty mount point where the last
 // success found files), with real restic 0.14 and the run lifecycle on PostgreSQL and PGlite.
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ActiveRepositories } from '../../src/backup/active-repositories.js';
 import { discoverRestic, type ResticVersion } from '../../src/backup/restic-version.js';
 import { runBackup } from '../../src/backup/run-backup.js';
 import { systemClock } from '../../src/clock.js';
-import { lastSuccessFiles, migrate, upsertDevice } from '../../src/db/index.js';
+import { lastSuccessFiles, migrate, recordResticHost, upsertDevice } from '../../src/db/index.js';
 import { EventBus } from '../../src/events.js';
 import { silentLogger } from '../../src/logging.js';
 import { BackupMetrics } from '../../src/metrics/backup-metrics.js';
@@ -48,7 +49,7 @@ describe('C25 a source that is a symbolic link to a folder', () => {
 });
 
 forEachDatabase('C28 empty source folder', (getDb) => {
-  it('C28 an emptied source folder after a successful backup with files: partial "is the disk mounted?", twice, and the last-success metric does not move', async () => {
+  it('C28 C29 an emptied source folder after a successful backup with files: partial "is the disk mounted?", twice, and the last-success metric does not move; the first backup records the restic host', async () => {
     const db = getDb();
     await migrate(db);
     await upsertDevice(db, { id: 'dev-c28', name: 'c28' });
@@ -62,12 +63,14 @@ forEachDatabase('C28 empty source folder', (getDb) => {
     const lifecycle = new RunLifecycle({
       deviceId: 'dev-c28', dataDir: path.join(tmp.dir, 'data'), clock: systemClock, events: new EventBus(), store: new DbRunStore(db),
       logger: silentLogger(), activeRepositories: new ActiveRepositories(), restic: () => ({ path: 'restic', version }), resticError: () => null,
-      previousFiles: (id) => lastSuccessFiles(db, id),
+      previousFiles: (id) => lastSuccessFiles(db, id), recordResticHost: (id, h) => recordResticHost(db, id, h),
       onFinished: (j, r) => metrics.recordRun({ jobId: j.id, jobName: j.name, status: r.status, endTime: new Date(r.endTime), durationSeconds: r.durationSeconds,
         totalFilesProcessed: r.totalFilesProcessed, dataAddedBytes: r.dataAddedBytes, notASuccess: r.errorKind === 'empty_source' }),
     });
     const first = await lifecycle.execute(job, 'manual');
     expect(first.status).toBe('success');
+    // C29: the first backup records the job's restic host.
+    expect((await db.query('SELECT restic_host FROM backup_jobs WHERE id = $1', [job.id])).rows[0]).toEqual({ restic_host: os.hostname() });
     const successLine = () => metrics.registry.getSingleMetricAsString('backup_last_success_timestamp');
     const before = await successLine();
     for (const f of fs.readdirSync(disk)) fs.rmSync(path.join(disk, f)); // the disk is "unmounted"

@@ -5,7 +5,7 @@
 import type { Command } from 'commander';
 import { systemClock } from '../../clock.js';
 import { agentSettings } from '../../config/device-config.js';
-import { getRun, lastSuccessFiles, loadDeviceConfig, resolveJob } from '../../db/index.js';
+import { getRun, lastSuccessFiles, recordResticHost, loadDeviceConfig, resolveJob } from '../../db/index.js';
 import { runDetail } from '../../agent/run-views.js';
 import { AppError, isAppError } from '../../errors.js';
 import { EventBus } from '../../events.js';
@@ -88,6 +88,7 @@ async function backupHere(local: LocalConfig, jobRef: string, json: boolean): Pr
       deviceId: local.device.id, dataDir: local.dataDir, clock: systemClock, events: new EventBus(), store: new DbRunStore(db),
       logger: silentLogger(), activeRepositories: new ActiveRepositories(), restic: () => restic, resticError: () => null,
       timeouts: () => agentSettings(config.settings), previousFiles: (jobId) => lastSuccessFiles(db, jobId),
+      recordResticHost: (jobId, host) => recordResticHost(db, jobId, host),
     });
     const onSignal = () => lifecycle.cancelAll();
     process.on('SIGINT', onSignal);
