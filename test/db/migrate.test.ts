@@ -113,7 +113,7 @@ describe('migrations [postgres, separate pools]', () => {
       expect(applied.sort()).toEqual(ALL);
       expect(results.filter((r) => r.applied.length > 0)).toHaveLength(1);
       const { rows } = await dbs[0]!.query<{ n: string }>('SELECT count(*) AS n FROM settings WHERE device_id IS NULL');
-      expect(Number(rows[0]!.n)).toBe(10);
+      expect(Number(rows[0]!.n)).toBe(12);
     } finally {
       await Promise.all(dbs.map((db) => db.close()));
       await tmp.drop();
