@@ -140,7 +140,7 @@ export async function runBackup(opts: RunBackupOptions): Promise<BackupResult> {
 
   const active = opts.activeRepositories ?? new ActiveRepositories();
   const repoKey = repo.url.trim();
-  const token = active.enter(repoKey);
+  let token: symbol | undefined;
   const baseEnv = baseChildEnv(agentEnv);
   const runEnv: Record<string, string> = {
     RBACKUP2_JOB_ID: job.id, RBACKUP2_JOB_NAME: job.name, RBACKUP2_SOURCE_PATHS: JSON.stringify(sources.paths),
@@ -176,17 +176,23 @@ export async function runBackup(opts: RunBackupOptions): Promise<BackupResult> {
     await mkdir(dataDir, { recursive: true });
 
     // An empty locks/ folder of a local repository needs no `restic list locks` (local-locks.ts).
-    const pre = await localRepositoryHasNoLocks(repoKey, platform) ? null : await clearStaleLocks(runner, staleCtx());
+    const pre = await localRepositoryHasNoLocks(repoKey, platform) ? null : await active.serialize(repoKey, () => clearStaleLocks(runner, staleCtx()));
     if (callTimedOut) return stalledCall('listing its locks');
     if (opts.signal?.aborted) return fail('cancelled', 'The backup was cancelled before restic started.');
     if (pre && (pre.unlocked || pre.notes.length > 0)) warnings.push(...pre.notes);
     let deadline: number | null = null;
     for (;;) {
       attempts++;
-      last = await attemptBackup(opts, clock, env, args, platform, dataDir, stallSeconds, where);
+      token = active.enter(repoKey); // a restic of ours now uses the repository (C06: no unlock by others meanwhile)
+      try {
+        last = await attemptBackup(opts, clock, env, args, platform, dataDir, stallSeconds, where);
+      } finally {
+        active.leave(token);
+        token = undefined;
+      }
       outcome = last.outcome;
       if (outcome.errorKind !== 'locked' || opts.signal?.aborted || attempts >= MAX_ATTEMPTS) break;
-      const report = await clearStaleLocks(runner, staleCtx());
+      const report = await active.serialize(repoKey, () => clearStaleLocks(runner, staleCtx()));
       if (callTimedOut) return stalledCall('checking its locks');
       warnings.push(...report.notes);
       if (report.unlocked) continue;
@@ -208,11 +214,11 @@ export async function runBackup(opts: RunBackupOptions): Promise<BackupResult> {
     // After a cancel (shutdown) the check is short: a stop must end within its time-out plus a bounded grace.
     const checkRunner = makeRunner(opts.signal?.aborted ? Math.min(callTimeout, CANCELLED_CHECK_SECONDS) : callTimeout);
     if (recheck) {
-      let post = await clearStaleLocks(checkRunner, staleCtx());
+      let post = await active.serialize(repoKey, () => clearStaleLocks(checkRunner, staleCtx()));
       if (post.unreadable.length > 0) {
         // A lock file still being written when restic died reads as garbage for a moment.
         await sleep(clock, 1000);
-        post = await clearStaleLocks(checkRunner, staleCtx());
+        post = await active.serialize(repoKey, () => clearStaleLocks(checkRunner, staleCtx()));
       }
       opts.logger?.info({ jobId: job.id, stale: post.stale.length, live: post.live.length, unreadable: post.unreadable.length }, 'lock check after the backup');
       warnings.push(...post.notes);
@@ -233,7 +239,7 @@ export async function runBackup(opts: RunBackupOptions): Promise<BackupResult> {
     opts.logger?.warn({ jobId: job.id, err: errorMessage(err) }, 'backup run failed unexpectedly');
     return fail('unknown', `The backup failed unexpectedly: ${errorMessage(err)}.`);
   } finally {
-    active.leave(token);
+    if (token) active.leave(token);
   }
   const result = finish(outcome);
   return result;
