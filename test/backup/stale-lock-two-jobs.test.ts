@@ -12,7 +12,7 @@ import { runBackup } from '../../src/backup/run-backup.js';
 import { makeJob, makeRepo, restic, tempDir } from './helpers.js';
 
 /** Any C0 control character. */
-const CONTROL = new RegExp('[\\u0000-\\u001f]');
+const CONTROL = new RegExp(`[${String.fromCharCode(0)}-${String.fromCharCode(31)}]`);
 let tmp: { dir: string; cleanup: () => void };
 let version: ResticVersion;
 beforeAll(async () => {
