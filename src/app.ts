@@ -14,7 +14,7 @@ import type { LocalConfig } from './config/local-config.js';
 import { ConfigSync } from './config/config-sync.js';
 import { agentSettings } from './config/device-config.js';
 import { ownerGone } from './runs/run-owner.js';
-import { openDatabase, migrate, upsertDevice, markInterruptedRuns, lastSuccessFiles, recordResticHost, setScheduleNextRun, usesServer, type Database } from './db/index.js';
+import { openDatabase, migrate, upsertDevice, markInterruptedRuns, lastSuccessFiles, lastSuccessPerJob, recordResticHost, setScheduleNextRun, usesServer, type Database } from './db/index.js';
 import { isTransientConnectError } from './db/db-errors.js';
 import { connectInBackground, DeferredDatabase, quietRetryLogger } from './db/deferred-database.js';
 import { AppError, errorMessage } from './errors.js';
@@ -156,6 +156,14 @@ export async function startAgent(opts: StartAgentOptions): Promise<Agent> {
       },
     })
     : null;
+  // C32: the gauges come from the runs table before the first push replaces the Pushgateway group.
+  if (!deferred) {
+    try {
+      for (const l of await lastSuccessPerJob(db, deviceId)) metrics.restoreLastSuccess({ id: l.jobId, name: l.jobName }, l);
+    } catch (err) {
+      logger.warn({ err: errorMessage(err) }, 'could not read the last successful runs for the metrics');
+    }
+  }
   pusher?.start();
 
   const service = new AgentService({ db, deviceId, pendingJournalEntries: () => store.pending, deviceName: local.device.name ?? deviceId, localZone, events, scheduler, lifecycle, sync, restic: () => restic, resticError: () => resticError, dbKind: db.kind, clock });

@@ -111,6 +111,21 @@ export class BackupMetrics {
     this.setGauges(labels, state);
   }
 
+  /**
+   * Fill a job's last-success gauges from its last successful run in the `runs` table (C32), so
+   * the first push after a restart does not replace the Pushgateway group without them. Counters
+   * are not touched (they count this process's runs). A newer value already recorded wins.
+   */
+  restoreLastSuccess(job: MetricsJob, last: { endTime: Date; totalFilesProcessed: number | null; dataAddedBytes: number | null }): void {
+    const state = this.ensureJob(job);
+    const endSeconds = last.endTime.getTime() / 1000;
+    if (!Number.isFinite(endSeconds) || (state.lastSuccess !== null && state.lastSuccess >= endSeconds)) return;
+    state.lastSuccess = endSeconds;
+    if (isNonNegative(last.totalFilesProcessed)) state.files = last.totalFilesProcessed;
+    if (isNonNegative(last.dataAddedBytes)) state.bytes = last.dataAddedBytes;
+    this.setGauges(this.labels(job.id, state.name), state);
+  }
+
   /** Drop every series of a job (job deleted, C23). Returns false when the job had none. */
   removeJob(jobId: string): boolean {
     const state = this.jobs.get(jobId);

@@ -167,3 +167,25 @@ export async function lastSuccessFiles(db: Queryable, jobId: string): Promise<nu
   );
   return rows[0] ? toNumber(rows[0].n) : null;
 }
+
+/** The last successful run of each job of a device (C32), as the metrics need it. */
+export interface LastSuccess { jobId: string; jobName: string; endTime: Date; totalFilesProcessed: number | null; dataAddedBytes: number | null }
+
+/**
+ * For each job of `deviceId`, its newest run with status success or partial (not the C28 kind
+ * `empty_source`) that has an end time.
+ */
+export async function lastSuccessPerJob(db: Queryable, deviceId: string): Promise<LastSuccess[]> {
+  const { rows } = await db.query<Record<string, unknown>>(
+    `SELECT DISTINCT ON (r.job_id) r.job_id, j.name, r.end_time, r.total_files_processed, r.data_added_bytes
+       FROM runs r JOIN backup_jobs j ON j.id = r.job_id
+      WHERE j.device_id = $1 AND r.status IN ('success', 'partial') AND r.end_time IS NOT NULL
+        AND coalesce(r.metadata->>'error_kind', '') <> 'empty_source'
+      ORDER BY r.job_id, r.end_time DESC`,
+    [deviceId],
+  );
+  return rows.map((r) => ({
+    jobId: String(r.job_id), jobName: String(r.name), endTime: new Date(toIso(r.end_time) ?? 0),
+    totalFilesProcessed: toNumber(r.total_files_processed), dataAddedBytes: toNumber(r.data_added_bytes),
+  }));
+}
