@@ -115,7 +115,7 @@ export async function startAgent(opts: StartAgentOptions): Promise<Agent> {
     restic: () => restic, resticError: () => resticError,
     timeouts: () => agentSettings(sync.config?.settings ?? {}),
     previousFiles: (jobId) => lastSuccessFiles(db, jobId),
-    recordResticHost: (jobId, host) => recordResticHost(db, jobId, host),
+    recordResticHost: (jobId, host) => recordResticHost(db, jobId, host), verifySnapshotTag: true,
     onFinished: (job, r) => {
       metrics.recordRun({ jobId: job.id, jobName: job.name, status: r.status, endTime: new Date(r.endTime), durationSeconds: r.durationSeconds, totalFilesProcessed: r.totalFilesProcessed, dataAddedBytes: r.dataAddedBytes, notASuccess: r.errorKind === 'empty_source' });
       pusher?.pushSoon();

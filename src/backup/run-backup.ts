@@ -59,6 +59,12 @@ export interface RunBackupOptions {
   stallTimeoutSeconds?: number;
   /** Hard limit of one restic backup, seconds; 0 = none (default). */
   backupTimeoutSeconds?: number;
+  /**
+   * After a snapshot was written, check with `restic snapshots --json --no-lock <id>` that it
+   * carries `backup:<job uuid>` (C30). The running agent sets it; the one-shot CLI does not (one
+   * restic process per backup there).
+   */
+  verifySnapshotTag?: boolean;
   /** Files of the job's last successful backup (C28), or null when unknown / none. */
   previousFiles?: number | null;
   /** Upper bound of each short restic call (list locks, cat lock, unlock), seconds (default 120). */
@@ -223,6 +229,11 @@ export async function runBackup(opts: RunBackupOptions): Promise<BackupResult> {
       opts.logger?.info({ jobId: job.id, stale: post.stale.length, live: post.live.length, unreadable: post.unreadable.length }, 'lock check after the backup');
       warnings.push(...post.notes);
     }
+    const snapshotId = last.parsed.summary?.snapshotId;
+    if (opts.verifySnapshotTag && snapshotId && (outcome.status === 'success' || outcome.status === 'partial')) {
+      const note = await snapshotTagProblem(runner, snapshotId, `backup:${job.id}`);
+      if (note) { warnings.push(note); opts.logger?.warn({ jobId: job.id, snapshotId }, note); }
+    }
     const previousFiles = opts.previousFiles ?? 0;
     if (outcome.status === 'success' && onDisk.emptyFolders.length > 0 && previousFiles > 0) {
       outcome = { ...outcome, status: 'partial', errorKind: 'empty_source', errorMessage: emptySourceMessage(onDisk.emptyFolders, previousFiles) };
@@ -243,6 +254,18 @@ export async function runBackup(opts: RunBackupOptions): Promise<BackupResult> {
   }
   const result = finish(outcome);
   return result;
+}
+
+/** Why snapshot `id` is not tagged `tag` (one sentence), or null when it is. */
+async function snapshotTagProblem(run: ResticRunner, id: string, tag: string): Promise<string | null> {
+  const r = await run(['snapshots', '--json', '--no-lock', id]);
+  if (r.exitCode !== 0) return `The snapshot ${id} could not be checked for its tag ${tag}.`;
+  try {
+    const list = JSON.parse(r.stdout) as { tags?: string[] }[];
+    return list.some((s) => s.tags?.includes(tag)) ? null : `The snapshot ${id} does not carry the tag ${tag}; rbackup2 will not recognise it as this job's.`;
+  } catch {
+    return `The snapshot ${id} could not be checked for its tag ${tag}.`;
+  }
 }
 
 /** The --host value in `args` (ours or one from restic_args). */

@@ -47,6 +47,8 @@ export interface RunLifecycleOptions {
   cancelGraceSeconds?: number;
   /** The device's effective stall/backup time-outs at the moment a run starts (settings, C27). */
   timeouts?: () => { stallTimeoutSeconds: number; backupTimeoutSeconds: number };
+  /** Check after each backup that the snapshot carries backup:<uuid> (the agent: true; the CLI: false, C30). */
+  verifySnapshotTag?: boolean;
   /** Record the job's restic --host after its first backup that wrote a snapshot (C29). */
   recordResticHost?: (jobId: string, host: string) => Promise<unknown>;
   /** Files of the job's last successful backup (C28); a failure to read it counts as unknown. */
@@ -144,7 +146,7 @@ export class RunLifecycle {
     if (!restic) return this.notStarted(job, run.startTime, this.opts.resticError() ?? 'restic is not available', null);
     const previousFiles = await this.opts.previousFiles?.(job.id).catch(() => null) ?? null;
     return runBackup({
-      previousFiles,
+      previousFiles, verifySnapshotTag: this.opts.verifySnapshotTag ?? false,
       job, restic, dataDir: this.opts.dataDir, signal: run.abort.signal, clock: this.opts.clock, logger: this.opts.logger,
       activeRepositories: this.opts.activeRepositories, cancelGraceSeconds: this.opts.cancelGraceSeconds ?? 30,
       ...this.opts.timeouts?.(),

@@ -122,7 +122,7 @@ describe('C30 a row edited with SQL, run with real restic', () => {
   });
   afterAll(() => tmp.cleanup());
 
-  it('C30 -r/other/repo, -pFILE, --tag, -- and a bare path are dropped with warnings; the snapshot lands in the job repository with backup:<uuid> and only the job paths', async () => {
+  it('C30 -r/other/repo, -pFILE, --tag, -- and a bare path are dropped with warnings; the snapshot lands in the job repository with backup:<uuid> and only the job paths; the check after the backup notices a snapshot without the tag', async () => {
     const repoDir = path.join(tmp.dir, 'repo');
     const otherDir = path.join(tmp.dir, 'other');
     const src = path.join(tmp.dir, 'src');
@@ -133,8 +133,9 @@ describe('C30 a row edited with SQL, run with real restic', () => {
     restic(['init', '--repo', otherDir], { RESTIC_PASSWORD: 'other-pw' });
     const job = makeJob({ sourcePaths: [src], repository: makeRepo({ url: repoDir, password: 'pw' }),
       resticArgs: [`-r${otherDir}`, `-p${path.join(tmp.dir, 'pw')}`, '--tag', 'evil', '--', '/etc/hostname', tmp.dir] });
-    const r = await runBackup({ job, restic: { path: 'restic', version }, dataDir: path.join(tmp.dir, 'data') });
+    const r = await runBackup({ job, restic: { path: 'restic', version }, dataDir: path.join(tmp.dir, 'data'), verifySnapshotTag: true });
     expect(r.status).toBe('success');
+    expect(r.warnings.join('\n')).not.toContain('does not carry the tag');
     expect(r.warnings.filter((w) => w.startsWith('Ignored restic argument'))).toHaveLength(4);
     expect(r.warnings.join('\n')).toContain(`"-r${otherDir}"`);
     const snaps = JSON.parse(restic(['snapshots', '--json', '--repo', repoDir], { RESTIC_PASSWORD: 'pw' })) as { tags: string[]; paths: string[] }[];
@@ -143,5 +144,13 @@ describe('C30 a row edited with SQL, run with real restic', () => {
     expect(snaps[0]?.tags).not.toContain('evil');
     expect(snaps[0]?.paths).toEqual([src]);
     expect(JSON.parse(restic(['snapshots', '--json', '--repo', otherDir], { RESTIC_PASSWORD: 'other-pw' }))).toEqual([]);
+
+    // A restic that loses the tags (a wrapper dropping every --tag): the check after the backup says so.
+    const wrapper = path.join(tmp.dir, 'restic-no-tags.mjs');
+    fs.writeFileSync(wrapper, `#!${process.execPath}\nconst { spawnSync } = require('node:child_process');\nconst a = process.argv.slice(2); const out = [];\nfor (let i = 0; i < a.length; i++) { if (a[i] === '--tag') { i++; continue; } out.push(a[i]); }\nprocess.exit(spawnSync('/usr/bin/restic', out, { stdio: 'inherit' }).status ?? 1);\n`, { mode: 0o755 });
+    fs.renameSync(wrapper, wrapper.replace(/\.mjs$/, '.cjs'));
+    const untagged = await runBackup({ job: { ...job, resticArgs: [] }, restic: { path: wrapper.replace(/\.mjs$/, '.cjs'), version }, dataDir: path.join(tmp.dir, 'data'), verifySnapshotTag: true });
+    expect(untagged.status).toBe('success');
+    expect(untagged.warnings.join('\n')).toContain(`does not carry the tag backup:${job.id}`);
   }, 60_000);
 });
