@@ -67,14 +67,18 @@ export async function startAgent(opts: StartAgentOptions): Promise<Agent> {
   const localZone = Intl.DateTimeFormat().resolvedOptions().timeZone;
   const events = new EventBus();
 
-  let restic: { path: string; version: ResticVersion } | null = null;
-  let resticError: string | null = null;
-  try {
-    restic = await discoverRestic(local.client.restic_binary);
-  } catch (err) {
-    resticError = errorMessage(err);
-    logger.error({ restic_binary: local.client.restic_binary }, resticError);
-  }
+  // `restic version` (a child process) runs while the database opens: opening the embedded one is
+  // CPU work in this process, so the two overlap instead of adding up (bench/footprint.mjs).
+  const discovery = discoverRestic(local.client.restic_binary).then(
+    (found) => ({ found, error: null }),
+    (err: unknown) => ({ found: null, error: errorMessage(err) }),
+  );
+  const opening = openDatabase({ database: local.database, dataDir: local.dataDir }, logger);
+  opening.catch(() => undefined); // awaited below; only keeps an early failure from being unhandled meanwhile
+  const discovered = await discovery;
+  const restic: { path: string; version: ResticVersion } | null = discovered.found;
+  const resticError: string | null = discovered.error;
+  if (resticError) logger.error({ restic_binary: local.client.restic_binary }, resticError);
 
   // A PostgreSQL server that is unreachable at start (not a config error such as a bad password)
   // does not stop the agent: it runs from the last-known-good config and connects in the background.
@@ -83,7 +87,7 @@ export async function startAgent(opts: StartAgentOptions): Promise<Agent> {
   let deferred: DeferredDatabase | null = null;
   let interrupted: InterruptedRun[] = [];
   try {
-    db = await openDatabase({ database: local.database, dataDir: local.dataDir }, logger);
+    db = await opening;
   } catch (err) {
     if (!usesServer(local.database) || !isUnreachable(err)) throw err;
     logger.error({ err: errorMessage(err) }, 'database unreachable at start: running from the last-known-good config and connecting in the background');

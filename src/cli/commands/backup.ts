@@ -75,8 +75,12 @@ async function backupViaAgent(local: LocalConfig, jobRef: string, json: boolean)
 }
 
 async function backupHere(local: LocalConfig, jobRef: string, json: boolean): Promise<void> {
-  const restic = await discoverRestic(local.client.restic_binary);
+  // `restic version` (a child process) runs while the database opens and migrates (opening the
+  // embedded one is CPU work in this process): the two overlap instead of adding up.
+  const discovery = discoverRestic(local.client.restic_binary);
+  discovery.catch(() => undefined); // awaited below; an early failure is not unhandled meanwhile
   await withDatabase(local, async (db) => {
+    const restic = await discovery;
     const job = await resolveJob(db, jobRef, local.device.id);
     const config = await loadDeviceConfig(db, local.device.id, new Date(), { localZone: Intl.DateTimeFormat().resolvedOptions().timeZone });
     const invalid = config.invalidJobs.find((j) => j.id === job.id);
