@@ -13,6 +13,7 @@ import { PGlite, type Results, type Transaction } from '@electric-sql/pglite';
 import { AppError, errorMessage } from '../errors.js';
 import type { Database, Queryable, QueryResult } from './database.js';
 import { wrapQueryError } from './db-errors.js';
+import { initdbInChild, isInitialised } from './pglite-initdb.js';
 import { acquirePgliteLock } from './pglite-lock.js';
 import type { DbLogger } from './pg-options.js';
 
@@ -103,7 +104,9 @@ function wrap(pg: PGlite, onClose: () => void): Database {
   };
 }
 
+/** Start PGlite on `dataDir` (undefined: in memory); a folder not initialised yet is created in a child process first. */
 async function start(dataDir: string | undefined): Promise<PGlite> {
+  if (dataDir && !isInitialised(dataDir)) await initdbInChild(dataDir, PGLITE_START_PARAMS, PGLITE_V8_FLAGS);
   v8.setFlagsFromString(PGLITE_V8_FLAGS);
   const pg = await PGlite.create({ ...(dataDir ? { dataDir } : {}), startParams: [...PGLITE_START_PARAMS] });
   try {
