@@ -31,6 +31,8 @@ import { PushgatewayPusher } from './metrics/pushgateway.js';
 import { createApiServer, type ApiServer } from './api/server.js';
 import { AgentService } from './agent/agent-service.js';
 import { AGENT_VERSION } from './version.js';
+import { ensureApiToken } from './api/auth/token-file.js';
+import { uiPasswordHash } from './api/auth/ui-password-setting.js';
 
 export interface StartAgentOptions {
   local: LocalConfig;
@@ -40,6 +42,8 @@ export interface StartAgentOptions {
   http?: boolean;
   /** Subscribe to NOTIFY for config changes (default true). */
   listen?: boolean;
+  /** A one-time login code for `GET /?token=CODE` (the quick start prints the link), valid 1 h. */
+  loginCode?: string;
 }
 
 export interface Agent {
@@ -66,6 +70,8 @@ export async function startAgent(opts: StartAgentOptions): Promise<Agent> {
   const deviceId = local.device.id;
   const localZone = Intl.DateTimeFormat().resolvedOptions().timeZone;
   const events = new EventBus();
+  // First, so a token file with a wrong owner or mode stops the start before anything runs.
+  const apiToken = opts.http === false ? null : local.client.api_token ?? ensureApiToken(local.dataDir);
 
   // `restic version` (a child process) runs while the database opens: opening the embedded one is
   // CPU work in this process, so the two overlap instead of adding up (bench/footprint.mjs).
@@ -163,11 +169,14 @@ export async function startAgent(opts: StartAgentOptions): Promise<Agent> {
   let url: string | null = null;
   if (opts.http !== false) {
     api = await createApiServer({
-      port: service, bind: local.client.http_bind, apiToken: local.client.api_token, logger, version: AGENT_VERSION,
+      port: service, bind: local.client.http_bind, apiToken: apiToken ?? '', logger, version: AGENT_VERSION,
+      passwordHash: () => uiPasswordHash(db, deviceId, () => sync.config?.settings ?? {}),
       extraRoutes: (app) => {
-        app.get('/metrics', async (_req, reply) => reply.type(metrics.contentType).send(await metrics.metricsText()));
+        // Behind the login like every route, unless metrics.public (a scraper without the token).
+        app.get('/metrics', { config: { publicRoute: local.metrics.public } }, async (_req, reply) => reply.type(metrics.contentType).send(await metrics.metricsText()));
       },
     });
+    if (opts.loginCode) api.addLoginCode(opts.loginCode, 3600);
     url = await api.listen();
     logger.info({ url }, 'web UI and API listening');
   }
