@@ -140,8 +140,8 @@ describe('per-device roles on PostgreSQL', () => {
   it('a reset gives a new password to the same role; the shared (unmapped) role still sees every device', async () => {
     const again = await createOrResetDeviceRole(admin, A);
     expect(again.role).toBe(role);
-    expect((await admin.query('SELECT count(*)::int AS n FROM device_roles')).rows[0].n).toBe(1);
-    expect((await admin.query('SELECT count(*)::int AS n FROM backup_jobs')).rows[0].n).toBe(2);
+    expect((await admin.query<{ n: number }>("SELECT count(*)::int AS n FROM device_roles")).rows[0]?.n).toBe(1);
+    expect((await admin.query<{ n: number }>("SELECT count(*)::int AS n FROM backup_jobs")).rows[0]?.n).toBe(2);
     const unknown = await createOrResetDeviceRole(admin, 'nope').catch((e: unknown) => e);
     expect(isAppError(unknown, 'NOT_FOUND')).toBe(true);
   });

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import path from 'node:path';
 import { startAgent, type Agent } from '../../src/app.js';
 import { createTempPgDatabase } from '../helpers/databases.js';
+import { authHeader } from '../helpers/agent-auth.js';
 import { captureLog, localConfig, makeWorkspace, seedFor, waitFor, type Workspace } from './harness.js';
 
 const DEVICE = 'two-agents';
@@ -37,7 +38,7 @@ describe('POST /config through one agent reaches a second agent of the device [p
 
   it('agent A applies at once, agent B within 2 s', async () => {
     const res = await fetch(`${a.url}/config`, {
-      method: 'POST', headers: { 'content-type': 'application/json' },
+      method: 'POST', headers: { ...authHeader(path.join(ws.dir, 'data-a')), 'content-type': 'application/json' },
       body: JSON.stringify({ jobs: [{ id: jobId, source_paths: ['/srv/changed-through-api'] }] }),
     });
     expect(res.status).toBe(200);
