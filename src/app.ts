@@ -33,6 +33,7 @@ import { AgentService } from './agent/agent-service.js';
 import { AGENT_VERSION } from './version.js';
 import { ensureApiToken } from './api/auth/token-file.js';
 import { uiPasswordHash } from './api/auth/ui-password-setting.js';
+import { sharedRoleWarning } from './db/shared-role.js';
 
 export interface StartAgentOptions {
   local: LocalConfig;
@@ -233,6 +234,8 @@ async function prepareDatabase(db: Database, local: LocalConfig, restic: { versi
     id: local.device.id, name: local.device.name, platform: process.platform, hostname: os.hostname(),
     metadata: deviceMetadata(restic),
   });
+  const shared = await sharedRoleWarning(db);
+  if (shared) logger.warn(shared);
   const interrupted = await markInterruptedRuns(db, local.device.id, INTERRUPTED_MESSAGE);
   for (const r of interrupted) logger.warn({ runId: r.id, jobId: r.jobId }, 'run left running by a crash marked interrupted');
   return interrupted;

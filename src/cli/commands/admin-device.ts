@@ -4,11 +4,13 @@ import { upsertDevice, listDevices, removeDevice, getDevice } from '../../db/ind
 import { AppError } from '../../errors.js';
 import { formatTable } from '../output.js';
 import { loadConfig, withDatabase, type GlobalOptions } from '../context.js';
+import { registerAccessCommands } from './access.js';
 
 /** Register the `device` command group on `program`. */
 export function registerDeviceCommands(program: Command): void {
   const device = program.command('device').description('manage devices (computers of the fleet)');
   const globals = (): GlobalOptions => program.opts<GlobalOptions>();
+  registerAccessCommands(program, device); // `device login` and `ui-password` (issue 15)
 
   device.command('add <id>').description('add a device (or rename an existing one)')
     .option('--name <name>', 'display name (defaults to the id)')

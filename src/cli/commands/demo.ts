@@ -62,7 +62,11 @@ export function registerDemoCommand(program: Command): void {
           console.log(`demo job ${job.id}: backs up ${source} every ${o.interval} s to ${repo.url}`);
         });
       });
-      console.log(`starting the agent: web UI at http://${local.client.http_bind}/ (Ctrl-C stops it)`);
-      await runAgentForeground(local);
+      // The first run stays one command: a one-time login link (as Jupyter's ?token=), valid 1 h.
+      const loginCode = randomBytes(24).toString('base64url');
+      const uiHost = local.client.http_bind.replace(/^0\.0\.0\.0:/, '127.0.0.1:');
+      console.log(`starting the agent (Ctrl-C stops it). Open the web UI with this one-time login link (valid 1 hour):\n  http://${uiHost}/?token=${loginCode}`);
+      console.log('to sign in later, set your own password: rbackup2 ui-password (or use the token in <data_dir>/api-token)');
+      await runAgentForeground(local, { loginCode });
     });
 }

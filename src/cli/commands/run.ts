@@ -17,7 +17,7 @@ export function registerRunCommand(program: Command): void {
 }
 
 /** Start the agent and keep it running until a signal stops it (see the module doc). */
-export async function runAgentForeground(local: LocalConfig): Promise<void> {
+export async function runAgentForeground(local: LocalConfig, opts: { loginCode?: string } = {}): Promise<void> {
   let log;
   try {
     log = await createLogger({ level: local.client.log_level, file: local.logFile, maxBytes: local.client.log_max_bytes, keepFiles: local.client.log_keep_files, stderr: true });
@@ -30,7 +30,7 @@ export async function runAgentForeground(local: LocalConfig): Promise<void> {
     // Loaded here, not at the top: one-shot commands (backup, job list) start faster without the
     // HTTP server, metrics and scheduler modules.
     const { startAgent } = await import('../../app.js');
-    agent = await startAgent({ local, logger });
+    agent = await startAgent({ local, logger, ...(opts.loginCode ? { loginCode: opts.loginCode } : {}) });
   } catch (err) {
     logger.error({ err: (err as Error).message }, 'agent could not start');
     await log.close();
