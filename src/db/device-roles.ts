@@ -84,6 +84,12 @@ export async function createOrResetDeviceRole(db: Database, deviceId: string): P
     if (await exists(role)) await tx.query(`ALTER ROLE ${ident(role)} LOGIN INHERIT NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD '${verifier}'`);
     else await tx.query(`CREATE ROLE ${ident(role)} LOGIN INHERIT NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD '${verifier}'`);
     await tx.query(`GRANT ${ident(group)} TO ${ident(role)}`);
+    // the run-retention marker, which a device role may touch but not create (src/runs/retention.ts)
+    await tx.query(
+      `INSERT INTO settings (device_id, key, value, description, updated_at)
+       VALUES (NULL, 'retention_last_run', '', 'Maintained by the agents: updated_at is when old run history was last deleted', '-infinity')
+       ON CONFLICT (key) WHERE device_id IS NULL DO NOTHING`,
+    );
     await tx.query(
       `INSERT INTO device_roles (role_name, device_id) VALUES ($1, $2)
        ON CONFLICT (role_name) DO UPDATE SET device_id = EXCLUDED.device_id`,
