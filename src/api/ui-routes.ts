@@ -7,6 +7,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { packageRoot } from '../package-root.js';
 import { z } from 'zod';
 import { AppError } from '../errors.js';
 import { defineRoute, type RouteDef } from './route-table.js';
@@ -25,7 +26,8 @@ const FILE_RE = /^[a-z0-9-]+\.(js|css|svg)$/;
  */
 export function defaultStaticDir(): string | null {
   const here = path.dirname(fileURLToPath(import.meta.url));
-  for (const c of [path.resolve(here, '../ui/static'), path.resolve(here, '../../src/ui/static')]) {
+  const root = packageRoot();
+  for (const c of [...(root ? [path.join(root, 'src/ui/static')] : []), path.resolve(here, '../ui/static'), path.resolve(here, '../../src/ui/static')]) {
     if (existsSync(path.join(c, 'index.html'))) return c;
   }
   return null;

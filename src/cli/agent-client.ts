@@ -8,7 +8,7 @@ import { AppError, isAppError } from '../errors.js';
 import { readApiTokenForCli, tokenPath } from '../api/auth/token-file.js';
 
 /** GET `path` from the agent of `local`; throws DB_LOCKED-style advice when it does not answer. */
-export async function agentRequest<T>(local: LocalConfig, path: string, init: { method?: 'GET' | 'POST'; body?: unknown } = {}): Promise<T> {
+export async function agentRequest<T>(local: Pick<LocalConfig, 'client' | 'dataDir'>, path: string, init: { method?: 'GET' | 'POST'; body?: unknown } = {}): Promise<T> {
   const host = local.client.http_bind.replace(/^0\.0\.0\.0:/, '127.0.0.1:').replace(/^\[::\]:/, '[::1]:');
   const headers: Record<string, string> = { accept: 'application/json' };
   const token = readApiTokenForCli(local.dataDir, local.client.api_token); // throws with advice when unreadable
@@ -36,7 +36,7 @@ export async function agentRequest<T>(local: LocalConfig, path: string, init: { 
  * Run `direct` against the database; when the embedded database is held by a running agent
  * (DB_LOCKED), run `viaAgent` instead. Other errors propagate.
  */
-export async function directOrViaAgent<T>(local: LocalConfig, direct: () => Promise<T>, viaAgent: () => Promise<T>): Promise<T> {
+export async function directOrViaAgent<T>(local: Pick<LocalConfig, 'embedded'>, direct: () => Promise<T>, viaAgent: () => Promise<T>): Promise<T> {
   try {
     return await direct();
   } catch (err) {

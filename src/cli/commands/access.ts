@@ -7,14 +7,9 @@
  *   (src/db/device-roles.ts) and prints its connection URL once, on stdout.
  */
 import type { Command } from 'commander';
-import { hashPassword } from '../../api/auth/password-hash.js';
-import { UI_PASSWORD_KEY } from '../../api/auth/ui-password-setting.js';
-import type { LocalConfig } from '../../config/local-config.js';
-import { createOrResetDeviceRole } from '../../db/device-roles.js';
-import { resolveConnectFields } from '../../db/pg-options.js';
-import { setSetting, upsertDevice } from '../../db/index.js';
+import type { AdminLocalConfig } from '../../config/local-config.js';
 import { AppError, isAppError } from '../../errors.js';
-import { loadConfig, withDatabase, type GlobalOptions } from '../context.js';
+import { deviceFor, loadAdminConfig, withDatabase, type GlobalOptions } from '../context.js';
 import { promptSecret, readSecretFromStdin } from '../read-secret.js';
 
 async function readNewPassword(): Promise<string> {
@@ -26,7 +21,8 @@ async function readNewPassword(): Promise<string> {
 }
 
 /** The connection URL of `role` on the server and database of `local` (same host, port, sslmode). */
-export function deviceConnectionUrl(local: LocalConfig, role: string, password: string): string {
+export async function deviceConnectionUrl(local: Pick<AdminLocalConfig, 'database'>, role: string, password: string): Promise<string> {
+  const { resolveConnectFields } = await import('../../db/pg-options.js');
   const s = local.database;
   if (!s) throw new AppError('INVALID_INPUT', 'device login: the config names no PostgreSQL server (database.url or database.host)');
   const f = resolveConnectFields({
@@ -45,13 +41,15 @@ export function registerAccessCommands(program: Command, device: Command): void 
     .option('--global', 'for every device of the fleet (devices with their own keep theirs)')
     .option('--device <id>', 'for this device (default: device.id of the config)')
     .action(async (o: { global?: boolean; device?: string }) => {
-      const local = loadConfig(globals());
+      const local = await loadAdminConfig(globals());
+      const deviceId = o.global ? null : deviceFor(local, o.device, 'ui-password');
+      const { hashPassword } = await import('../../api/auth/password-hash.js');
+      const { UI_PASSWORD_KEY } = await import('../../api/auth/ui-password-setting.js');
       const hash = await hashPassword(await readNewPassword());
-      const deviceId = o.global ? null : o.device ?? local.device.id;
       try {
-        await withDatabase(local, async (db) => {
-          if (deviceId === local.device.id) await upsertDevice(db, { id: deviceId, name: local.device.name });
-          await setSetting(db, { deviceId, key: UI_PASSWORD_KEY, value: hash });
+        await withDatabase(local, async (db, q) => {
+          if (deviceId !== null && deviceId === local.device.id) await q.upsertDevice(db, { id: deviceId, name: local.device.name ?? deviceId });
+          await q.setSetting(db, { deviceId, key: UI_PASSWORD_KEY, value: hash });
         });
       } catch (err) {
         if (isAppError(err, 'DB_LOCKED')) throw new AppError('DB_LOCKED', 'the embedded database is in use by the running agent: stop the agent, run rbackup2 ui-password, start it again');
@@ -62,9 +60,10 @@ export function registerAccessCommands(program: Command, device: Command): void 
 
   device.command('login <id>').description('create or reset the PostgreSQL login role of a device; prints its database URL once')
     .action(async (id: string) => {
-      const local = loadConfig(globals());
+      const local = await loadAdminConfig(globals());
+      const { createOrResetDeviceRole } = await import('../../db/device-roles.js');
       const login = await withDatabase(local, (db) => createOrResetDeviceRole(db, id));
       process.stderr.write(`role ${login.role} may read and write only device ${id}'s rows; put this URL in that device's database.url (shown once):\n`);
-      console.log(deviceConnectionUrl(local, login.role, login.password));
+      console.log(await deviceConnectionUrl(local, login.role, login.password));
     });
 }
