@@ -12,9 +12,9 @@ export interface GlobalOptions {
   config?: string;
 }
 
-/** The database layer's functions (src/db/index.ts), loaded once on first use. */
-export type DbApi = typeof import('../db/index.js');
-export const dbApi = (): Promise<DbApi> => import('../db/index.js');
+/** The database functions of the CLI (db-api.ts), loaded once on first use. */
+export type DbApi = typeof import('./db-api.js');
+export const dbApi = (): Promise<DbApi> => import('./db-api.js');
 
 /** Load the config named by `--config` (or the default file); throws CONFIG_* AppErrors. */
 export async function loadConfig(opts: GlobalOptions): Promise<LocalConfig> {

@@ -4,7 +4,7 @@
  * the cache of restic-version-cache.ts; lock handling runs only when locks exist).
  */
 import { systemClock } from '../../clock.js';
-import { getRun, loadDeviceConfig, resolveJob } from '../../db/index.js';
+import { getRun, loadDeviceConfig, resolveJob } from '../db-api.js';
 import { runDetail } from '../../agent/run-views.js';
 import { AppError } from '../../errors.js';
 import { EventBus } from '../../events.js';
