@@ -12,6 +12,7 @@ import type { Database, Queryable } from '../db/database.js';
 import { addHook, addJob, addSchedule, getEffectiveSettings, removeSetting, setSetting, sqlState } from '../db/index.js';
 import { toIso, toNumber, toObject, toStr, toStringArray } from '../db/rows.js';
 import { isAppError, type FieldError } from '../errors.js';
+import { adminOnlyRefusal, adminOnlyViolations, loadStoredCommands } from './admin-fields.js';
 
 /** Setting keys that hold secrets (a `_file`/`_command` key names a path or command, not a secret). */
 const SECRET_KEY = /(password|secret|token|passphrase|credential|private_key|access_key)/i;
@@ -220,13 +221,17 @@ async function writeChange(tx: Queryable, deviceId: string, change: ConfigChange
  * creates/updates (only given fields), schedule/hook upserts and settings (string = set the device
  * value, null = remove the override, REDACTED = keep) written in one transaction. Any error:
  * nothing written, `{ok: false, errors}` with field paths such as `jobs[0].schedules[1].id`.
- * Throws AppError DB_QUERY (or DB_CONNECT) when the database fails.
+ * Throws AppError FORBIDDEN (403, nothing written) when the change touches an admin-only field
+ * (src/agent/admin-fields.ts), AppError DB_QUERY (or DB_CONNECT) when the database fails.
  */
 export async function applyConfigChange(db: Database, deviceId: string, change: ConfigChange): Promise<{ ok: true } | { ok: false; errors: FieldError[] }> {
   const parsed = parseConfigChange(change);
   if (!parsed.ok) return parsed;
   try {
     await db.transaction(async (tx) => {
+      const { stored, allowCommands } = await loadStoredCommands(tx, deviceId);
+      const forbidden = adminOnlyViolations(parsed.change, stored, allowCommands);
+      if (forbidden.length > 0) throw adminOnlyRefusal(forbidden); // 403, nothing written
       const errors = checkReferences(parsed.change, await loadOwned(tx, deviceId, parsed.change));
       if (errors.length > 0) throw new Refused(errors);
       await writeChange(tx, deviceId, parsed.change);

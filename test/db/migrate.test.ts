@@ -28,7 +28,7 @@ forEachDatabase('migrations', (getDb) => {
   it('apply every migration to an empty database, then nothing the second time', async () => {
     const db = getDb();
     await resetSchema(db);
-    expect(ALL).toEqual(['001_initial_schema', '002_initial_data', '003_views', '004_config_change_marker', '005_run_owner']);
+    expect(ALL).toEqual(['001_initial_schema', '002_initial_data', '003_views', '004_config_change_marker', '005_run_owner', '006_device_roles']);
     expect((await migrate(db)).applied).toEqual(ALL);
     const second = await migrate(db);
     expect(second.applied).toEqual([]);

@@ -17,6 +17,7 @@ import { startAgent, type Agent } from '../../src/app.js';
 import { parseLocalConfig } from '../../src/config/local-config.js';
 import { addJob, addRepository, migrate, openPostgres, setSetting, upsertDevice, type Database } from '../../src/db/index.js';
 import { createTempPgDatabase } from '../helpers/databases.js';
+import { authHeader } from '../helpers/agent-auth.js';
 import { parseExposition, type Sample } from '../metrics/exposition.js';
 import { startPushgateway, type RunningGateway } from '../metrics/pushgateway-process.js';
 import { waitFor } from '../helpers/wait.js';
@@ -42,7 +43,7 @@ describe('metrics and heartbeat on the real agent', () => {
   const runJob = async (jobId: string) => {
     const before = (await admin.query<{ n: number }>('SELECT count(*)::int AS n FROM runs WHERE job_id = $1', [jobId])).rows[0]?.n ?? 0;
     const t0 = performance.now();
-    const res = await fetch(`http://127.0.0.1:${port}/jobs/${jobId}/run`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+    const res = await fetch(`http://127.0.0.1:${port}/jobs/${jobId}/run`, { method: 'POST', headers: { ...authHeader(path.join(tmp, 'data')), 'content-type': 'application/json' }, body: '{}' });
     expect(res.status).toBe(202);
     const row = await waitFor('condition', async () => (await admin.query<{ status: string; duration_seconds: number; end_time: Date }>(
       "SELECT status, duration_seconds, end_time FROM runs WHERE job_id = $1 AND status <> 'running' ORDER BY id OFFSET $2", [jobId, before])).rows[0]);
@@ -117,7 +118,7 @@ describe('metrics and heartbeat on the real agent', () => {
     expect(pick(all, 'backup_duration_seconds_count', broken)?.value).toBe(1);
     expect(Math.abs((pick(all, 'backup_duration_seconds_sum', good)?.value ?? -1) - ok.row.duration_seconds)).toBeLessThan(0.01);
     // The agent's own /metrics says the same.
-    const local = parseExposition(await (await fetch(`http://127.0.0.1:${port}/metrics`)).text()).samples;
+    const local = parseExposition(await (await fetch(`http://127.0.0.1:${port}/metrics`, { headers: authHeader(path.join(tmp, 'data')) })).text()).samples;
     expect(pick(local, 'backup_files_total', good)?.value).toBe(goodFiles);
   });
 
