@@ -54,7 +54,8 @@ const source = path.join(tmp, 'source');
 fs.mkdirSync(source);
 fs.writeFileSync(path.join(source, 'a.txt'), 'a');
 
-const yaml = `device:\n  id: bench-stall\n  name: Bench\ndatabase:\n  url: "${url}"\nclient:\n  http_bind: "127.0.0.1:0"\n  data_dir: "${path.join(tmp, 'data')}"\n  log_file: "${path.join(tmp, 'data', 'agent.log')}"\n  shutdown_timeout_seconds: 5\n`;
+const apiToken = randomBytes(16).toString('hex'); // the API needs a login (issue 15)
+const yaml = `device:\n  id: bench-stall\n  name: Bench\ndatabase:\n  url: "${url}"\nclient:\n  http_bind: "127.0.0.1:0"\n  data_dir: "${path.join(tmp, 'data')}"\n  log_file: "${path.join(tmp, 'data', 'agent.log')}"\n  shutdown_timeout_seconds: 5\n  api_token: "${apiToken}"\n`;
 const local = parseLocalConfig(yaml, path.join(tmp, 'config.yaml'), {});
 const seed = await openDatabase({ database: local.database, dataDir: local.dataDir });
 await migrate(seed);
@@ -70,7 +71,7 @@ const agent = await startAgent({ local, logger: pino({ level: process.env.BENCH_
 const events = [];
 agent.service.events.on('run.started', (e) => events.push({ t: performance.now(), kind: 'started', jobId: e.jobId }));
 agent.service.events.on('run.finished', (e) => events.push({ t: performance.now(), kind: 'finished', jobId: e.jobId, status: e.status }));
-const post = (p) => fetch(`${agent.url}${p}`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{}' }).then((r) => r.text());
+const post = (p) => fetch(`${agent.url}${p}`, { method: 'POST', headers: { 'Content-Type': 'application/json', authorization: `Bearer ${apiToken}` }, body: '{}' }).then((r) => r.text());
 const waitFor = async (pred, ms) => { const end = performance.now() + ms; while (!pred()) { if (performance.now() > end) throw new Error('timed out'); await new Promise((r) => setTimeout(r, 50)); } };
 
 const debug = (...a) => { if (process.env.BENCH_LOG) console.error(...a); };

@@ -35,6 +35,8 @@ GRANT INSERT, UPDATE, DELETE ON runs TO backup_client;
 GRANT USAGE ON SEQUENCE runs_id_seq TO backup_client;
 -- Stores when schedules last ran and run next (display only; bumps no config version).
 GRANT UPDATE (last_run_at, next_run_at) ON schedules TO backup_client;
+-- Records a job's stable restic --host at its first backup (C29; only while it is NULL).
+GRANT UPDATE (restic_host) ON backup_jobs TO backup_client;
 -- The retention marker: only its updated_at is touched (no config value can be changed).
 GRANT UPDATE (updated_at) ON settings TO backup_client;
 -- The change-marker trigger runs with the caller's rights: when an agent's registration changes

@@ -49,7 +49,7 @@ function groupGrants(group: string, dbName: string): string[] {
     `GRANT USAGE ON SEQUENCE runs_id_seq, schedules_id_seq, settings_id_seq TO ${g}`,
     // the local editor: its own jobs (no restic_args change, no device move), schedules, device settings
     `GRANT INSERT, DELETE ON backup_jobs TO ${g}`,
-    `GRANT UPDATE (name, description, source_paths, exclude_patterns, tags, repository_id, enabled) ON backup_jobs TO ${g}`,
+    `GRANT UPDATE (name, description, source_paths, exclude_patterns, tags, repository_id, enabled, restic_host) ON backup_jobs TO ${g}`,
     `GRANT INSERT, UPDATE, DELETE ON schedules TO ${g}`,
     `GRANT INSERT (device_id, key, value, description), UPDATE (value, description, updated_at), DELETE ON settings TO ${g}`,
   ];
