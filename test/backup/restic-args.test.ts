@@ -14,6 +14,7 @@ import { runBackup } from '../../src/backup/run-backup.js';
 import { jobValueProblems, repositoryValueProblems } from '../../src/config/input-check.js';
 import { migrate } from '../../src/db/migrate.js';
 import { upsertDevice } from '../../src/db/queries/devices.js';
+import { setSetting } from '../../src/db/queries/settings.js';
 import { applyImportPlan } from '../../src/relica/apply.js';
 import { planImport } from '../../src/relica/plan.js';
 import { forEachDatabase } from '../helpers/databases.js';
@@ -92,6 +93,9 @@ forEachDatabase('C26 C30 save paths', (getDb) => {
 
   it('C30 C26 POST /config (applyConfigChange) refuses restic_args and relative paths with field errors and writes nothing', async () => {
     const db = getDb();
+    // restic_args and repository_* are admin-only through the local API (C36); with the admin's
+    // allow switch on, their values are still checked: that is what this test is about.
+    await setSetting(db, { deviceId: null, key: 'allow_local_command_changes', value: 'true' });
     const r = await applyConfigChange(db, 'dev-s', { jobs: [{ name: 'J', source_paths: ['Pictures'], restic_args: ['-r/other/repo', '--exclude-file=excl.txt'] }] } as unknown as ConfigChange);
     expect(r.ok).toBe(false);
     const messages = r.ok ? '' : r.errors.map((e) => `${e.field}: ${e.message}`).join('\n');
