@@ -107,9 +107,12 @@ async function load(opts) {
   };
 }
 
+/** client.api_token of the agent --start-agent starts (every route but /health needs a login). */
+const BENCH_TOKEN = 'bench-api-token-0123456789abcdef';
+
 function post(url) {
   return new Promise((resolve) => {
-    const req = http.request(url, { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': 2 }, agent: false }, (res) => { res.resume(); res.on('end', () => resolve(res.statusCode)); });
+    const req = http.request(url, { method: 'POST', headers: { authorization: `Bearer ${BENCH_TOKEN}`, 'content-type': 'application/json', 'content-length': 2 }, agent: false }, (res) => { res.resume(); res.on('end', () => resolve(res.statusCode)); });
     req.on('error', () => resolve(0));
     req.end('{}');
   });
@@ -156,7 +159,7 @@ async function startRealAgent(opts) {
     fs.writeFileSync(wrapper, `#!/bin/sh\nexec nice -n 19 restic "$@"\n`, { mode: 0o755 });
     binYaml = `  restic_binary: "${wrapper}"\n`;
   }
-  const yaml = `device:\n  id: bench-api\n  name: Bench\n${dbYaml}client:\n${binYaml}  http_bind: "127.0.0.1:0"\n  data_dir: "${path.join(tmp, 'data')}"\n  log_file: "${path.join(tmp, 'data', 'agent.log')}"\n  shutdown_timeout_seconds: 5\n`;
+  const yaml = `device:\n  id: bench-api\n  name: Bench\n${dbYaml}client:\n${binYaml}  http_bind: "127.0.0.1:0"\n  data_dir: "${path.join(tmp, 'data')}"\n  api_token: "${BENCH_TOKEN}"\n  log_file: "${path.join(tmp, 'data', 'agent.log')}"\n  shutdown_timeout_seconds: 5\n`;
   const removeAll = async () => { await dropDb(); fs.rmSync(tmp, { recursive: true, force: true }); };
   try {
     const local = parseLocalConfig(yaml, path.join(tmp, 'config.yaml'), {});
@@ -195,7 +198,7 @@ async function benchRealAgent(opts) {
   const kick = setInterval(() => { if (runningSince === null) trigger(); }, 500);
   await new Promise((r) => setTimeout(r, 1000)); // the first backup is under way
   const loadStart = performance.now(); const runningAtStart = runningMs; const cpuStart = process.cpuUsage();
-  const args = [fileURLToPath(import.meta.url), agent.url, '--duration', String(opts.duration), '--rate', String(opts.rate), '--workers', String(opts.workers), '--path', opts.path];
+  const args = [fileURLToPath(import.meta.url), agent.url, '--duration', String(opts.duration), '--rate', String(opts.rate), '--workers', String(opts.workers), '--path', opts.path, '--token', BENCH_TOKEN];
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   child.stdout.on('data', (c) => { out += c; });

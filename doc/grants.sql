@@ -2,6 +2,14 @@
 -- Run connected to the rbackup2 database as a superuser, AFTER `rbackup2 migrate` has created the
 -- tables as backup_admin, and again after every upgrade that adds a migration. Idempotent.
 -- test/ops/roles.test.ts runs this very file and then an agent as backup_client.
+--
+-- The default for a fleet on PostgreSQL 15 or later is one role PER DEVICE, not backup_client:
+-- `rbackup2 device login DEVICE_ID` (run by the admin as a superuser or a CREATEROLE role) creates
+-- the device's login role, gives its database's device group the rights backup_client gets below
+-- plus the local editor's (its own jobs, schedules and device settings), and row-level security
+-- (migration 006) keeps it to its own rows: it cannot read another device's jobs or repository
+-- passwords. backup_client stays for existing fleets and servers before 15; an agent that uses it
+-- logs a warning once at start. This file is still run for backup_admin and backup_viewer.
 
 -- Nobody but the schema's owner and backup_admin creates objects (PostgreSQL < 15 lets PUBLIC).
 REVOKE CREATE ON SCHEMA public FROM PUBLIC;
@@ -27,6 +35,8 @@ GRANT INSERT, UPDATE, DELETE ON runs TO backup_client;
 GRANT USAGE ON SEQUENCE runs_id_seq TO backup_client;
 -- Stores when schedules last ran and run next (display only; bumps no config version).
 GRANT UPDATE (last_run_at, next_run_at) ON schedules TO backup_client;
+-- Records a job's stable restic --host at its first backup (C29; only while it is NULL).
+GRANT UPDATE (restic_host) ON backup_jobs TO backup_client;
 -- The retention marker: only its updated_at is touched (no config value can be changed).
 GRANT UPDATE (updated_at) ON settings TO backup_client;
 -- The change-marker trigger runs with the caller's rights: when an agent's registration changes

@@ -5,7 +5,10 @@
 --
 --   backup_admin   owns the schema and runs the migrations (`rbackup2 migrate`), the admin CLI,
 --                  the Relica import and any SQL a fleet admin writes
---   backup_client  what one agent needs and no more (granted in doc/grants.sql); no DDL
+--   backup_client  shared by agents of an existing fleet or a server before 15 (doc/grants.sql)
+--   per device     the default on PostgreSQL 15+: `rbackup2 device login DEVICE_ID` creates
+--                  rb2_<8 hex of the database name>_<device>_<hash> roles and their group
+--                  rb2_<8 hex>_devices; row-level security keeps each to its own device's rows
 --   backup_viewer  read-only dashboards and reports; no passwords or repository secrets
 
 DO $$

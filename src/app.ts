@@ -12,7 +12,9 @@ import os from 'node:os';
 import { systemClock, type Clock } from './clock.js';
 import type { LocalConfig } from './config/local-config.js';
 import { ConfigSync, type ListenMode } from './config/config-sync.js';
-import { openDatabase, migrate, upsertDevice, markInterruptedRuns, setScheduleNextRun, usesServer, type Database } from './db/index.js';
+import { agentSettings } from './config/device-config.js';
+import { ownerGone } from './runs/run-owner.js';
+import { openDatabase, migrate, upsertDevice, markInterruptedRuns, lastSuccessFiles, lastSuccessPerJob, recordResticHost, setScheduleNextRun, usesServer, type Database } from './db/index.js';
 import { isTransientConnectError } from './db/db-errors.js';
 import { connectInBackground, DeferredDatabase, quietRetryLogger } from './db/deferred-database.js';
 import { AppError, errorMessage } from './errors.js';
@@ -30,6 +32,9 @@ import { PushgatewayPusher } from './metrics/pushgateway.js';
 import { createApiServer, type ApiServer } from './api/server.js';
 import { AgentService } from './agent/agent-service.js';
 import { AGENT_VERSION } from './version.js';
+import { ensureApiToken } from './api/auth/token-file.js';
+import { uiPasswordHash } from './api/auth/ui-password-setting.js';
+import { sharedRoleWarning } from './db/shared-role.js';
 
 export interface StartAgentOptions {
   local: LocalConfig;
@@ -39,6 +44,8 @@ export interface StartAgentOptions {
   http?: boolean;
   /** NOTIFY for config changes: overrides `database.listen` of the local config (default 'auto'). */
   listen?: ListenMode;
+  /** A one-time login code for `GET /?token=CODE` (the quick start prints the link), valid 1 h. */
+  loginCode?: string;
 }
 
 export interface Agent {
@@ -65,15 +72,21 @@ export async function startAgent(opts: StartAgentOptions): Promise<Agent> {
   const deviceId = local.device.id;
   const localZone = Intl.DateTimeFormat().resolvedOptions().timeZone;
   const events = new EventBus();
+  // First, so a token file with a wrong owner or mode stops the start before anything runs.
+  const apiToken = opts.http === false ? null : local.client.api_token ?? ensureApiToken(local.dataDir);
 
-  let restic: { path: string; version: ResticVersion } | null = null;
-  let resticError: string | null = null;
-  try {
-    restic = await discoverRestic(local.client.restic_binary);
-  } catch (err) {
-    resticError = errorMessage(err);
-    logger.error({ restic_binary: local.client.restic_binary }, resticError);
-  }
+  // `restic version` (a child process) runs while the database opens: opening the embedded one is
+  // CPU work in this process, so the two overlap instead of adding up (bench/footprint.mjs).
+  const discovery = discoverRestic(local.client.restic_binary).then(
+    (found) => ({ found, error: null }),
+    (err: unknown) => ({ found: null, error: errorMessage(err) }),
+  );
+  const opening = openDatabase({ database: local.database, dataDir: local.dataDir }, logger);
+  opening.catch(() => undefined); // awaited below; only keeps an early failure from being unhandled meanwhile
+  const discovered = await discovery;
+  const restic: { path: string; version: ResticVersion } | null = discovered.found;
+  const resticError: string | null = discovered.error;
+  if (resticError) logger.error({ restic_binary: local.client.restic_binary }, resticError);
 
   // A PostgreSQL server that is unreachable at start (not a config error such as a bad password)
   // does not stop the agent: it runs from the last-known-good config and connects in the background.
@@ -82,7 +95,7 @@ export async function startAgent(opts: StartAgentOptions): Promise<Agent> {
   let deferred: DeferredDatabase | null = null;
   let interrupted: InterruptedRun[] = [];
   try {
-    db = await openDatabase({ database: local.database, dataDir: local.dataDir }, logger);
+    db = await opening;
   } catch (err) {
     if (!usesServer(local.database) || !isUnreachable(err)) throw err;
     logger.error({ err: errorMessage(err) }, 'database unreachable at start: running from the last-known-good config and connecting in the background');
@@ -111,8 +124,11 @@ export async function startAgent(opts: StartAgentOptions): Promise<Agent> {
   const lifecycle = new RunLifecycle({
     deviceId, dataDir: local.dataDir, clock, events, logger, store, activeRepositories: new ActiveRepositories(),
     restic: () => restic, resticError: () => resticError,
+    timeouts: () => agentSettings(sync.config?.settings ?? {}),
+    previousFiles: (jobId) => lastSuccessFiles(db, jobId),
+    recordResticHost: (jobId, host) => recordResticHost(db, jobId, host), verifySnapshotTag: true,
     onFinished: (job, r) => {
-      metrics.recordRun({ jobId: job.id, jobName: job.name, status: r.status, endTime: new Date(r.endTime), durationSeconds: r.durationSeconds, totalFilesProcessed: r.totalFilesProcessed, dataAddedBytes: r.dataAddedBytes });
+      metrics.recordRun({ jobId: job.id, jobName: job.name, status: r.status, endTime: new Date(r.endTime), durationSeconds: r.durationSeconds, totalFilesProcessed: r.totalFilesProcessed, dataAddedBytes: r.dataAddedBytes, notASuccess: r.errorKind === 'empty_source' });
       pusher?.pushSoon();
     },
   });
@@ -152,6 +168,14 @@ export async function startAgent(opts: StartAgentOptions): Promise<Agent> {
       },
     })
     : null;
+  // C32: the gauges come from the runs table before the first push replaces the Pushgateway group.
+  if (!deferred) {
+    try {
+      for (const l of await lastSuccessPerJob(db, deviceId)) metrics.restoreLastSuccess({ id: l.jobId, name: l.jobName }, l);
+    } catch (err) {
+      logger.warn({ err: errorMessage(err) }, 'could not read the last successful runs for the metrics');
+    }
+  }
   pusher?.start();
 
   const service = new AgentService({ db, deviceId, pendingJournalEntries: () => store.pending, deviceName: local.device.name ?? deviceId, localZone, events, scheduler, lifecycle, sync, restic: () => restic, resticError: () => resticError, dbKind: db.kind, clock });
@@ -159,11 +183,14 @@ export async function startAgent(opts: StartAgentOptions): Promise<Agent> {
   let url: string | null = null;
   if (opts.http !== false) {
     api = await createApiServer({
-      port: service, bind: local.client.http_bind, apiToken: local.client.api_token, logger, version: AGENT_VERSION,
+      port: service, bind: local.client.http_bind, apiToken: apiToken ?? '', logger, version: AGENT_VERSION,
+      passwordHash: () => uiPasswordHash(db, deviceId, () => sync.config?.settings ?? {}),
       extraRoutes: (app) => {
-        app.get('/metrics', async (_req, reply) => reply.type(metrics.contentType).send(await metrics.metricsText()));
+        // Behind the login like every route, unless metrics.public (a scraper without the token).
+        app.get('/metrics', { config: { publicRoute: local.metrics.public } }, async (_req, reply) => reply.type(metrics.contentType).send(await metrics.metricsText()));
       },
     });
+    if (opts.loginCode) api.addLoginCode(opts.loginCode, 3600);
     url = await api.listen();
     logger.info({ url }, 'web UI and API listening');
   }
@@ -218,7 +245,10 @@ async function prepareDatabase(db: Database, local: LocalConfig, restic: { versi
     id: local.device.id, name: local.device.name, platform: process.platform, hostname: os.hostname(),
     metadata: deviceMetadata(restic),
   });
-  const interrupted = await markInterruptedRuns(db, local.device.id, INTERRUPTED_MESSAGE);
+  const shared = await sharedRoleWarning(db);
+  if (shared) logger.warn(shared);
+  // C33: a run whose owner still lives (a `rbackup2 backup` of this device) is left alone.
+  const interrupted = await markInterruptedRuns(db, local.device.id, INTERRUPTED_MESSAGE, (o) => ownerGone(o));
   for (const r of interrupted) logger.warn({ runId: r.id, jobId: r.jobId }, 'run left running by a crash marked interrupted');
   return interrupted;
 }

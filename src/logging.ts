@@ -6,7 +6,7 @@
 import path from 'node:path';
 import { mkdirSync } from 'node:fs';
 import { pino, type Logger, type LevelWithSilent } from 'pino';
-import pinoRoll, { type RollingStream } from 'pino-roll';
+import type { RollingStream } from 'pino-roll';
 
 export type { Logger };
 
@@ -43,6 +43,8 @@ export async function createLogger(opts: LoggerOptions): Promise<LoggerHandle> {
   let file: RollingStream | null = null;
   if (opts.file) {
     mkdirSync(path.dirname(opts.file), { recursive: true });
+    // Loaded here: one-shot commands log nowhere and need no file rotation.
+    const { default: pinoRoll } = await import('pino-roll');
     file = await pinoRoll({
       file: opts.file,
       size: `${Math.max(64, Math.floor(opts.maxBytes / 1024))}k`,

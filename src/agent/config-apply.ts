@@ -6,11 +6,13 @@
  */
 import { parseConfigChange, REDACTED, type ConfigChange, type HookInput, type JobInput, type ScheduleInput } from '../api/config-schema.js';
 import type { ConfigView } from '../api/agent-port.js';
-import { DEFAULT_SETTINGS } from '../config/device-config.js';
+import { DEFAULT_SETTINGS, settingValueProblem } from '../config/device-config.js';
+import { jobValueProblems, repositorySettingProblem } from '../config/input-check.js';
 import type { Database, Queryable } from '../db/database.js';
 import { addHook, addJob, addSchedule, getEffectiveSettings, removeSetting, setSetting, sqlState } from '../db/index.js';
 import { toIso, toNumber, toObject, toStr, toStringArray } from '../db/rows.js';
 import { isAppError, type FieldError } from '../errors.js';
+import { adminOnlyRefusal, adminOnlyViolations, loadStoredCommands } from './admin-fields.js';
 
 /** Setting keys that hold secrets (a `_file`/`_command` key names a path or command, not a secret). */
 const SECRET_KEY = /(password|secret|token|passphrase|credential|private_key|access_key)/i;
@@ -115,6 +117,8 @@ function checkReferences(change: ConfigChange, owned: Owned): FieldError[] {
       if (j.name !== undefined) finalName.set(id, j.name);
     }
     if (typeof j.repository_id === 'string' && !owned.repositories.has(j.repository_id.toLowerCase())) err(`jobs[${i}].repository_id`, 'no such repository');
+    // C26, C30: nothing relative, restic_args only from the allow-list.
+    for (const problem of jobValueProblems({ sourcePaths: j.source_paths, excludePatterns: j.exclude_patterns, resticArgs: j.restic_args })) err(`jobs[${i}]`, problem);
     const children = [['schedules', j.schedules, owned.schedules, deletedScheds], ['hooks', j.hooks, owned.hooks, deletedHooks]] as const;
     for (const [kind, list, ownedIds, deleted] of children) {
       (list ?? []).forEach((c, k) => {
@@ -134,6 +138,10 @@ function checkReferences(change: ConfigChange, owned: Owned): FieldError[] {
   for (const [key, value] of Object.entries(change.settings ?? {})) {
     const numeric = /^\d+$/.test(DEFAULT_SETTINGS[key] ?? '');
     if (numeric && value !== null && value !== REDACTED && !/^\d{1,9}$/.test(value)) err(`settings.${key}`, 'must be a whole number');
+    else if (value !== null && value !== REDACTED) {
+      const problem = settingValueProblem(key, value) ?? repositorySettingProblem(key, value);
+      if (problem) err(`settings.${key}`, problem);
+    }
   }
   return errors;
 }
@@ -213,13 +221,17 @@ async function writeChange(tx: Queryable, deviceId: string, change: ConfigChange
  * creates/updates (only given fields), schedule/hook upserts and settings (string = set the device
  * value, null = remove the override, REDACTED = keep) written in one transaction. Any error:
  * nothing written, `{ok: false, errors}` with field paths such as `jobs[0].schedules[1].id`.
- * Throws AppError DB_QUERY (or DB_CONNECT) when the database fails.
+ * Throws AppError FORBIDDEN (403, nothing written) when the change touches an admin-only field
+ * (src/agent/admin-fields.ts), AppError DB_QUERY (or DB_CONNECT) when the database fails.
  */
 export async function applyConfigChange(db: Database, deviceId: string, change: ConfigChange): Promise<{ ok: true } | { ok: false; errors: FieldError[] }> {
   const parsed = parseConfigChange(change);
   if (!parsed.ok) return parsed;
   try {
     await db.transaction(async (tx) => {
+      const { stored, allowCommands } = await loadStoredCommands(tx, deviceId);
+      const forbidden = adminOnlyViolations(parsed.change, stored, allowCommands);
+      if (forbidden.length > 0) throw adminOnlyRefusal(forbidden); // 403, nothing written
       const errors = checkReferences(parsed.change, await loadOwned(tx, deviceId, parsed.change));
       if (errors.length > 0) throw new Refused(errors);
       await writeChange(tx, deviceId, parsed.change);

@@ -64,6 +64,8 @@ const FASTIFY_CODES: Readonly<Record<string, ApiErrorCode>> = {
  * a generic text so internals (SQL, paths, secrets) never reach a response; the caller logs them.
  */
 export function toHttpError(err: unknown): { status: number; body: ErrorBody; unexpected: boolean } {
+  const refused = permissionRefusal(err);
+  if (refused) return { status: 403, body: { error: { code: 'FORBIDDEN', message: refused } }, unexpected: false };
   if (err instanceof AppError) {
     const status = HTTP_STATUS[err.code];
     const unexpected = status >= 500 && status !== 503;
@@ -84,6 +86,20 @@ export function toHttpError(err: unknown): { status: number; body: ErrorBody; un
     return { status: 429, body: { error: { code: 'RATE_LIMITED', message: String(e.message ?? 'too many requests') } }, unexpected: false };
   }
   return { status: 500, body: { error: { code: 'INTERNAL', message: 'internal error' } }, unexpected: true };
+}
+
+/**
+ * A statement the database refused for lack of a right (SQLSTATE 42501, e.g. a POST /config
+ * through an agent whose role may not write a table): the 403 message names the right from
+ * PostgreSQL's own text ("permission denied for table backup_jobs"), which holds no data or secret.
+ * Null for every other error.
+ */
+function permissionRefusal(err: unknown): string | null {
+  if (!(err instanceof AppError) || err.code !== 'DB_QUERY') return null;
+  const cause = (err as { cause?: unknown }).cause as { code?: unknown; message?: unknown } | undefined;
+  if (cause?.code !== '42501') return null;
+  const what = typeof cause.message === 'string' ? cause.message.split('\n')[0]!.slice(0, 200) : 'permission denied';
+  return `the database refused this change: ${what} (this agent's database role lacks that right; an admin grants it, see doc/grants.sql)`;
 }
 
 /** An AppError INVALID_INPUT listing field problems (the 400 of every validation). */

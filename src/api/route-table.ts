@@ -36,6 +36,8 @@ export interface RouteDef {
   public?: boolean;
   /** Counted by the rate limit of state-changing routes. */
   rateLimited?: boolean;
+  /** A stricter limit of its own (login attempts), instead of the shared one. */
+  rateLimit?: { max: number; timeWindowSeconds: number };
   /** Returns the JSON body (or whatever reply.send takes); may set reply.code first. */
   handler(input: RouteInput<unknown, unknown, unknown>): Promise<unknown>;
 }
@@ -51,6 +53,7 @@ export function defineRoute<P extends z.ZodType = z.ZodUndefined, Q extends z.Zo
   responses: Record<number, ResponseDoc>;
   public?: boolean;
   rateLimited?: boolean;
+  rateLimit?: { max: number; timeWindowSeconds: number };
   handler(input: RouteInput<z.output<P>, z.output<Q>, z.output<B>>): Promise<unknown>;
 }): RouteDef {
   return def as unknown as RouteDef;
@@ -74,7 +77,9 @@ export function registerRoutes(app: FastifyInstance, routes: readonly RouteDef[]
     app.route({
       method: route.method,
       url: route.url,
-      config: route.rateLimited ? { rateLimit: opts.rateLimit, publicRoute: route.public === true } : { publicRoute: route.public === true },
+      config: route.rateLimited
+        ? { rateLimit: route.rateLimit ? { max: route.rateLimit.max, timeWindow: route.rateLimit.timeWindowSeconds * 1000 } : opts.rateLimit, publicRoute: route.public === true }
+        : { publicRoute: route.public === true },
       handler: async (req, reply) => {
         const params = parsePart(route.params, req.params, 'path');
         const query = parsePart(route.query, req.query, 'query');

@@ -1,8 +1,9 @@
 /**
  * The HTTP server of the local API and web UI (CONTRACTS §5, doc/api.md): fastify 5 with request
  * logging, JSON errors from one mapping (src/api/http-errors.ts), a body size limit, a rate limit
- * on state-changing routes, the security rules of src/api/security.ts, SSE on /events and an
- * OpenAPI document built from the route table.
+ * on state-changing routes, the security rules of src/api/security.ts, the login of src/api/auth/
+ * (every route but /health, the login page and login/logout needs a session or the API token, on
+ * loopback too), SSE on /events and an OpenAPI document built from the route table.
  */
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import rateLimit from '@fastify/rate-limit';
@@ -16,9 +17,10 @@ import { buildOpenApi, type ExtraRouteDoc } from './openapi.js';
 import { defineRoute, registerRoutes, type RouteDef } from './route-table.js';
 import { readRoutes } from './routes-read.js';
 import { writeRoutes } from './routes-write.js';
-import {
-  assertSafeBind, bearerToken, checkStateChanging, hostAllowed, parseBind, redactUrl, SECURITY_HEADERS, tokenMatches,
-} from './security.js';
+import { assertSafeBind, checkStateChanging, hostAllowed, parseBind, redactUrl, SECURITY_HEADERS } from './security.js';
+import { authRoutes, loginByLink, type AuthRouteOptions } from './auth/auth-routes.js';
+import { requireAuth } from './auth/guard.js';
+import { DEFAULT_SESSION_SECONDS, SessionStore } from './auth/sessions.js';
 import { createSseHub, DEFAULT_SSE, type SseOptions } from './sse.js';
 import { defaultStaticDir, loadUiFiles, uiRoutes } from './ui-routes.js';
 
@@ -26,8 +28,14 @@ export interface ApiServerOptions {
   port: AgentPort;
   /** client.http_bind, `HOST:PORT` (port 0 = any free port, for tests). */
   bind: string;
-  /** client.api_token; required when `bind` is not loopback. */
-  apiToken?: string;
+  /** The API token (client.api_token, else `<data_dir>/api-token`); every non-public route needs it or a session. */
+  apiToken: string;
+  /** The effective `ui_password_hash` setting, read at each login attempt; null = none set. */
+  passwordHash?: () => Promise<string | null>;
+  /** Session lifetime in seconds (default 12 h). */
+  sessionSeconds?: number;
+  /** Login attempts per client address (default 10 per 60 s). */
+  loginRateLimit?: { max: number; timeWindowSeconds: number };
   logger: Logger;
   /** Folder of the UI files; default src/ui/static of the package; null = no UI. */
   staticDir?: string | null;
@@ -54,6 +62,8 @@ export interface ApiServer {
   routes(): { method: string; url: string }[];
   /** Open SSE streams now. */
   openStreams(): number;
+  /** Adds a one-time login code for `GET /?token=CODE`, valid for `seconds` (the quick start's link). */
+  addLoginCode(code: string, seconds: number): void;
 }
 
 declare module 'fastify' {
@@ -70,7 +80,14 @@ declare module 'fastify' {
 export async function createApiServer(opts: ApiServerOptions): Promise<ApiServer> {
   assertSafeBind(opts.bind, opts.apiToken);
   const bind = parseBind(opts.bind);
-  const token = opts.apiToken && opts.apiToken.length > 0 ? opts.apiToken : null;
+  if (!opts.apiToken || opts.apiToken.length < 16) throw new AppError('CONFIG_INVALID', 'client.api_token: the API token must be at least 16 characters');
+  const token = opts.apiToken;
+  const sessionSeconds = opts.sessionSeconds ?? DEFAULT_SESSION_SECONDS;
+  const sessions = new SessionStore({ lifetimeSeconds: sessionSeconds });
+  const auth: AuthRouteOptions = {
+    token, sessions, sessionSeconds, passwordHash: opts.passwordHash ?? (async () => null),
+    loginRateLimit: opts.loginRateLimit ?? { max: 10, timeWindowSeconds: 60 },
+  };
   const extraHosts = (opts.allowedHosts ?? []).map((h) => h.toLowerCase());
   const app = Fastify({
     loggerInstance: opts.logger as FastifyBaseLogger,
@@ -96,14 +113,8 @@ export async function createApiServer(opts: ApiServerOptions): Promise<ApiServer
     if (!hostAllowed(req.headers.host, listeningPort(), bind.host, extraHosts)) {
       throw new AppError('FORBIDDEN', 'Host header not allowed (DNS rebinding protection); use http://127.0.0.1 or http://localhost');
     }
-    if (token && req.routeOptions.config?.publicRoute !== true) {
-      let given = bearerToken(req.headers.authorization);
-      if (given === null && req.routeOptions.url === '/events') {
-        const q = (req.query as Record<string, unknown> | undefined)?.token;
-        given = typeof q === 'string' ? q : null;
-      }
-      if (given === null || !tokenMatches(given, token)) throw new AppError('UNAUTHORIZED', 'API token missing or wrong (Authorization: Bearer <client.api_token>)');
-    }
+    // Unknown URLs (404) need a login too, so the 404 says nothing about which routes exist.
+    if (req.routeOptions.config?.publicRoute !== true) requireAuth(req, token, sessions);
     checkStateChanging(req.method, req.headers['content-type'], req.headers.origin, req.headers.host);
   });
   app.addHook('onSend', async (_req, reply, payload) => {
@@ -131,7 +142,8 @@ export async function createApiServer(opts: ApiServerOptions): Promise<ApiServer
 
   let openApi: Record<string, unknown> | null = null;
   const table: RouteDef[] = [
-    ...uiRoutes(loadUiFiles(opts.staticDir === undefined ? defaultStaticDir() : opts.staticDir)),
+    ...uiRoutes(loadUiFiles(opts.staticDir === undefined ? defaultStaticDir() : opts.staticDir), (req, reply) => loginByLink(req, reply, auth)),
+    ...authRoutes(auth),
     ...readRoutes(opts.port),
     ...writeRoutes(opts.port),
     defineRoute({
@@ -141,7 +153,7 @@ export async function createApiServer(opts: ApiServerOptions): Promise<ApiServer
       handler: async ({ req, reply }) => hub.handle(req, reply),
     }),
     defineRoute({
-      method: 'GET', url: '/openapi.json', summary: 'This OpenAPI description', public: true,
+      method: 'GET', url: '/openapi.json', summary: 'This OpenAPI description',
       responses: { 200: { description: 'OpenAPI 3.1 document' } },
       handler: async () => (openApi ??= buildOpenApi(table, extraDocs, opts.version ?? '0.0.0')),
     }),
@@ -174,5 +186,6 @@ export async function createApiServer(opts: ApiServerOptions): Promise<ApiServer
     },
     routes: () => registered.map((r) => ({ ...r })),
     openStreams: () => hub.openCount(),
+    addLoginCode: (code, seconds) => sessions.addLoginCode(code, seconds),
   };
 }

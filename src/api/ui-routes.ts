@@ -6,6 +6,8 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { packageRoot } from '../package-root.js';
 import { z } from 'zod';
 import { AppError } from '../errors.js';
 import { defineRoute, type RouteDef } from './route-table.js';
@@ -24,7 +26,8 @@ const FILE_RE = /^[a-z0-9-]+\.(js|css|svg)$/;
  */
 export function defaultStaticDir(): string | null {
   const here = path.dirname(fileURLToPath(import.meta.url));
-  for (const c of [path.resolve(here, '../ui/static'), path.resolve(here, '../../src/ui/static')]) {
+  const root = packageRoot();
+  for (const c of [...(root ? [path.join(root, 'src/ui/static')] : []), path.resolve(here, '../ui/static'), path.resolve(here, '../../src/ui/static')]) {
     if (existsSync(path.join(c, 'index.html'))) return c;
   }
   return null;
@@ -43,13 +46,18 @@ export function loadUiFiles(dir: string | null): Map<string, { type: string; bod
   return files;
 }
 
-/** Routes serving the UI (public: the page must load to ask for a token). */
-export function uiRoutes(files: Map<string, { type: string; body: Buffer }>): RouteDef[] {
+/**
+ * Routes serving the UI (public: the page is also the login page). `loginLink` handles
+ * `GET /?token=CODE` (true = a session was started: redirect to `/` so the code leaves the URL).
+ */
+export function uiRoutes(files: Map<string, { type: string; body: Buffer }>, loginLink?: (req: FastifyRequest, reply: FastifyReply) => boolean): RouteDef[] {
   return [
     defineRoute({
-      method: 'GET', url: '/', summary: 'The web UI', public: true,
-      responses: { 200: { description: 'index.html', contentType: 'text/html' }, 404: { description: 'UI files not installed' } },
-      handler: async ({ reply }) => {
+      method: 'GET', url: '/', summary: 'The web UI and its login page; ?token= is a one-time login link (or the API token)', public: true,
+      query: z.object({ token: z.string().max(512).optional() }),
+      responses: { 200: { description: 'index.html', contentType: 'text/html' }, 303: { description: 'signed in by the link: go to /' }, 404: { description: 'UI files not installed' } },
+      handler: async ({ req, reply }) => {
+        if (loginLink?.(req, reply)) return reply.code(303).header('location', '/').send();
         const f = files.get('index.html');
         if (!f) throw new AppError('NOT_FOUND', 'the web UI files are not installed');
         return reply.type(f.type).header('cache-control', 'no-cache').send(f.body);

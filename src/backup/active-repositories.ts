@@ -4,6 +4,24 @@
  */
 export class ActiveRepositories {
   private readonly active = new Map<symbol, string>();
+  private readonly checks = new Map<string, Promise<unknown>>();
+
+  /**
+   * Run `fn` (a stale-lock check and `restic unlock`) while no other check of this agent runs on
+   * `repositoryKey` (C31: two jobs of one repository started at once; exactly one removes a
+   * stale lock, the other then sees the first one's live lock). Resolves with fn's result.
+   */
+  async serialize<T>(repositoryKey: string, fn: () => Promise<T>): Promise<T> {
+    const before = this.checks.get(repositoryKey) ?? Promise.resolve();
+    const mine = before.catch(() => undefined).then(fn);
+    const tail = mine.catch(() => undefined);
+    this.checks.set(repositoryKey, tail);
+    try {
+      return await mine;
+    } finally {
+      if (this.checks.get(repositoryKey) === tail) this.checks.delete(repositoryKey);
+    }
+  }
 
   /** Record that a restic of ours runs on `repositoryKey`; returns the token to pass to leave(). */
   enter(repositoryKey: string): symbol {

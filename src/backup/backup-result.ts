@@ -36,6 +36,8 @@ export interface BackupResult extends RunStats {
   resticVersion: string;
   /** The argv given to restic (no secrets ever appear in it). */
   args: string[];
+  /** The --host the snapshot was written with (C29); absent when restic did not run. */
+  resticHost?: string;
 }
 
 /** Text for runs.restic_errors: `item: message` lines plus `… and N more error items`. */

@@ -3,6 +3,7 @@
  * cache dir never appear here; they go into the child's environment (see environment.ts).
  */
 import type { JobConfig } from '../config/device-config.js';
+import { checkResticArgs } from './restic-args.js';
 import { atLeast, type ResticVersion } from './restic-version.js';
 
 /**
@@ -51,10 +52,6 @@ const VERSIONED_FLAGS: Readonly<Record<string, VersionedFlag>> = Object.freeze({
   '--stdin-from-command': { since: [0, 17], takesValue: false },
 });
 
-/** Flags that would put a secret or a second repository on the command line; always removed. */
-const FORBIDDEN_FLAGS: ReadonlySet<string> = new Set(['--password', '-p', '--password-file', '--password-command', '-r', '--repo', '--repository-file', '--json']);
-const FORBIDDEN_WITH_VALUE: ReadonlySet<string> = new Set(['--password', '-p', '--password-file', '--password-command', '-r', '--repo', '--repository-file']);
-
 export interface FilteredArgs {
   args: string[];
   /** Human notes on what was removed and why, e.g. `--skip-if-unchanged needs restic 0.17`. */
@@ -62,30 +59,21 @@ export interface FilteredArgs {
 }
 
 /**
- * Drop from `args` the flags this restic version does not know (with their value) and the flags
- * that would carry a password or repository on argv (those go in the environment). Handles both
- * `--flag value` and `--flag=value`.
+ * Keep from `args` the options of the restic_args allow-list (restic-args.ts, C30) that this
+ * restic version knows; everything else is removed with a note naming it (a row an admin edited
+ * with SQL can hold anything).
  */
 export function filterResticArgs(args: readonly string[], version: ResticVersion): FilteredArgs {
+  const checked = checkResticArgs(args);
   const out: string[] = [];
-  const removed: string[] = [];
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i] ?? '';
-    const eq = arg.indexOf('=');
-    const name = arg.startsWith('-') && eq > 0 ? arg.slice(0, eq) : arg;
-    const inlineValue = eq > 0 && arg.startsWith('-');
-    if (FORBIDDEN_FLAGS.has(name)) {
-      if (FORBIDDEN_WITH_VALUE.has(name) && !inlineValue) i++;
-      removed.push(`${name} is not allowed in restic_args (repository, password and --json are set by rbackup2)`);
+  const removed: string[] = [...checked.problems];
+  for (const o of checked.options) {
+    const flag = VERSIONED_FLAGS[`--${o.name}`];
+    if (flag && o.tokens[0]?.startsWith('--') && !atLeast(version, flag.since[0], flag.since[1])) {
+      removed.push(`--${o.name} needs restic ${flag.since[0]}.${flag.since[1]} or newer (found ${version.raw})`);
       continue;
     }
-    const flag = VERSIONED_FLAGS[name];
-    if (flag && !atLeast(version, flag.since[0], flag.since[1])) {
-      if (flag.takesValue && !inlineValue) i++;
-      removed.push(`${name} needs restic ${flag.since[0]}.${flag.since[1]} or newer (found ${version.raw})`);
-      continue;
-    }
-    out.push(arg);
+    out.push(...o.tokens);
   }
   return { args: out, removed };
 }
@@ -95,6 +83,8 @@ export interface BackupCommandOptions {
   sourcePaths: readonly string[];
   /** `--retry-lock` duration in seconds, added only where supported (0.16+); 0/undefined = none. */
   retryLockSeconds?: number;
+  /** `--host` value (C29), unless restic_args set one. */
+  host?: string;
 }
 
 /**
@@ -108,6 +98,7 @@ export function buildBackupArgs(job: Pick<JobConfig, 'id' | 'name' | 'originName
   if (opts.retryLockSeconds && opts.retryLockSeconds > 0 && atLeast(version, 0, 16) && !filtered.args.some((a) => a === '--retry-lock' || a.startsWith('--retry-lock='))) {
     args.push('--retry-lock', `${Math.ceil(opts.retryLockSeconds)}s`);
   }
+  if (opts.host && !filtered.args.some((a) => a === '--host' || a.startsWith('--host=') || /^-[A-Za-z]*H/.test(a))) args.push('--host', opts.host);
   for (const pattern of job.excludePatterns) {
     if (pattern !== '') args.push('--exclude', pattern);
   }

@@ -6,6 +6,7 @@
  * rule; we never use `--remove-all`, and we run unlock only when no restic of ours is running on
  * the repository.
  */
+import { stripAnsi } from './bounded-tail.js';
 import { parseLockMessage } from './lock-message.js';
 
 export const STALE_LOCK_AGE_SECONDS = 30 * 60;
@@ -104,11 +105,22 @@ export async function clearStaleLocks(run: ResticRunner, ctx: StaleContext & { o
 
 /** `PID 123 on host "vm" since 2026-11-29T14:47:44Z` */
 export function describeLock(l: LockInfo): string {
-  return `PID ${l.pid} on host "${l.hostname}"${l.username ? ` (user ${l.username})` : ''}${l.exclusive ? ' (exclusive)' : ''} since ${l.time}`;
+  return cleanText(`PID ${l.pid} on host "${l.hostname}"${l.username ? ` (user ${l.username})` : ''}${l.exclusive ? ' (exclusive)' : ''} since ${l.time}`);
 }
 
+/**
+ * The line of restic's stderr that says why (its `Fatal:` line when there is one, else the first),
+ * without terminal escape codes or other control characters (C31), at most 300 characters.
+ */
 function firstLine(s: string): string {
-  return s.trim().split(/\r?\n/)[0]?.slice(0, 300) ?? '';
+  const lines = cleanText(s).split('\n').map((l) => l.trim()).filter((l) => l !== '');
+  return (lines.find((l) => l.startsWith('Fatal:')) ?? lines[0] ?? '').slice(0, 300);
+}
+
+/** Text with ANSI escape sequences and control characters (except newlines) removed. */
+export function cleanText(s: string): string {
+  // eslint-disable-next-line no-control-regex
+  return stripAnsi(s.replace(/\r\n?/g, '\n')).replace(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/g, '');
 }
 
 /** The PID/host of the lock named in a "repository is already locked" message, if any. */

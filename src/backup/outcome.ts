@@ -11,7 +11,7 @@ export type RunStatus = 'success' | 'partial' | 'failed' | 'cancelled';
 export type ErrorKind =
   | 'repository_missing' | 'locked' | 'wrong_password' | 'password_missing' | 'source_missing'
   | 'invalid_arguments' | 'invalid_source' | 'unreadable_files' | 'cancelled' | 'hook_failed'
-  | 'restic_missing' | 'repository_not_configured' | 'unknown';
+  | 'restic_missing' | 'repository_not_configured' | 'stalled' | 'timed_out' | 'empty_source' | 'already_running' | 'unknown';
 
 export interface Outcome {
   status: RunStatus;
@@ -105,11 +105,28 @@ export function collectWarnings(parsed: ParsedOutput, resticArgs: readonly strin
   return warnings;
 }
 
+/** U+FFFD: what Go's encoding/json writes for bytes that are not valid UTF-8 (C34). */
+const REPLACEMENT = '\ufffd';
+
+/**
+ * Unreadable paths without duplicates, except names holding U+FFFD: two different names that
+ * are not valid UTF-8 (`\xff.txt`, `\xfe.txt`) both arrive as `\ufffd.txt` and are two files (C34).
+ */
+function unreadableItems(items: readonly string[]): string[] {
+  const out: string[] = [];
+  for (const p of items) if (p.includes(REPLACEMENT) || !out.includes(p)) out.push(p);
+  return out;
+}
+
 /** Turn exit code, signal and parsed output into a run status, error kind and one sentence. */
 export function classifyOutcome(input: ClassifyInput): Outcome {
   const { parsed } = input;
-  const unreadable = [...new Set(parsed.errors.map((e) => e.item).filter((p): p is string => p !== null))];
+  const unreadable = unreadableItems(parsed.errors.map((e) => e.item).filter((p): p is string => p !== null));
   const warnings = collectWarnings(parsed, input.resticArgs);
+  const notUtf8 = unreadable.filter((p) => p.includes(REPLACEMENT)).length;
+  if (notUtf8 > 0) {
+    warnings.push(`${notUtf8} unreadable ${notUtf8 === 1 ? 'name is' : 'names are'} not valid UTF-8: restic's JSON shows the invalid bytes as ${REPLACEMENT}, so names that differ only there look alike; each is listed separately.`);
+  }
   const base = { warnings, unreadablePaths: unreadable };
   if (input.spawnError) {
     return { ...base, status: 'failed', errorKind: 'restic_missing', errorMessage: `restic could not be started: ${input.spawnError}` };

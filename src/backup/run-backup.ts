@@ -4,6 +4,7 @@
  * wait for a live lock within a bound, end hooks. Never throws for run failures: they become a
  * `failed` / `cancelled` result with one clear sentence.
  */
+import { mkdir } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { systemClock, type Clock } from '../clock.js';
@@ -20,7 +21,10 @@ import { classifyOutcome, type ErrorKind, type Outcome } from './outcome.js';
 import { BackupOutputParser, type ParsedOutput, type ProgressEvent } from './output-parser.js';
 import { normalizeSourcePaths } from './paths.js';
 import { formatVersion, supports, type ResticVersion } from './restic-version.js';
+import { checkSources, emptySourceMessage } from './source-check.js';
+import { sftpCommandArgs } from './sftp-command.js';
 import { runCaptured, spawnProcess } from './spawn.js';
+import { redactRepositoryUrl, StallWatchdog, type WatchdogReason } from './watchdog.js';
 
 /** Minimal logger (pino-compatible). Never given secrets. */
 export interface BackupLogger {
@@ -51,9 +55,28 @@ export interface RunBackupOptions {
   cancelGraceSeconds?: number;
   hookTimeoutSeconds?: number;
   pidAlive?: (pid: number) => boolean;
+  /** Seconds without progress before the backup is stopped as stalled (C27; default 1800). */
+  stallTimeoutSeconds?: number;
+  /** Hard limit of one restic backup, seconds; 0 = none (default). */
+  backupTimeoutSeconds?: number;
+  /**
+   * After a snapshot was written, check with `restic snapshots --json --no-lock <id>` that it
+   * carries `backup:<job uuid>` (C30). The running agent sets it; the one-shot CLI does not (one
+   * restic process per backup there).
+   */
+  verifySnapshotTag?: boolean;
+  /** Files of the job's last successful backup (C28), or null when unknown / none. */
+  previousFiles?: number | null;
+  /** Upper bound of each short restic call (list locks, cat lock, unlock), seconds (default 120). */
+  resticCallTimeoutSeconds?: number;
 }
 
+/** Default of the `stall_timeout_seconds` setting. */
+export const DEFAULT_STALL_TIMEOUT_SECONDS = 1800;
+
 const MAX_ATTEMPTS = 50;
+/** Bound of each lock check restic call after a cancel, seconds. */
+const CANCELLED_CHECK_SECONDS = 10;
 
 function sleep(clock: Clock, ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
@@ -93,6 +116,7 @@ export async function runBackup(opts: RunBackupOptions): Promise<BackupResult> {
       errorItems: parsed?.errors ?? [], errorCount: parsed?.errorCount ?? 0,
       warnings: [...warnings, ...outcome.warnings], unreadablePaths: outcome.unreadablePaths,
       hooks: hookResults, attempts, resticVersion: formatVersion(restic.version), args,
+      ...(attempts > 0 ? { resticHost: hostOf(args) } : {}),
     };
   };
   const fail = (kind: ErrorKind, message: string): BackupResult =>
@@ -112,20 +136,38 @@ export async function runBackup(opts: RunBackupOptions): Promise<BackupResult> {
     return fail(isAppError(err) && /password/.test(err.message) ? 'password_missing' : 'repository_not_configured', `${errorMessage(err)}.`);
   }
   const lockWait = Math.max(0, opts.lockWaitSeconds ?? 120);
-  const built = buildBackupArgs(job, restic.version, { sourcePaths: sources.paths, retryLockSeconds: lockWait });
-  args = built.args;
+  const onDisk = platform === 'win32' ? { paths: sources.paths, warnings: [], emptyFolders: [] } : await checkSources(sources.paths);
+  warnings.push(...onDisk.warnings);
+  const resticHost = job.resticHost?.trim() || (opts.hostname ?? os.hostname());
+  const built = buildBackupArgs(job, restic.version, { sourcePaths: onDisk.paths, retryLockSeconds: lockWait, host: resticHost });
+  const globalArgs = sftpCommandArgs(repo.url);
+  args = [...globalArgs, ...built.args];
   warnings.push(...built.removed.map((r) => `Ignored restic argument: ${r}.`));
 
   const active = opts.activeRepositories ?? new ActiveRepositories();
   const repoKey = repo.url.trim();
-  const token = active.enter(repoKey);
+  let token: symbol | undefined;
   const baseEnv = baseChildEnv(agentEnv);
   const runEnv: Record<string, string> = {
     RBACKUP2_JOB_ID: job.id, RBACKUP2_JOB_NAME: job.name, RBACKUP2_SOURCE_PATHS: JSON.stringify(sources.paths),
     RBACKUP2_REPOSITORY_NAME: repo.name,
   };
   const hookOpts = { baseEnv, timeoutSeconds: opts.hookTimeoutSeconds ?? 3600, clock, platform, cwd: dataDir };
-  const runner: ResticRunner = (a) => runCaptured({ command: restic.path, args: a, env, clock, platform, timeoutSeconds: 120 });
+  const stallSeconds = Math.max(1, opts.stallTimeoutSeconds ?? DEFAULT_STALL_TIMEOUT_SECONDS);
+  const callTimeout = Math.min(opts.resticCallTimeoutSeconds ?? 120, stallSeconds);
+  const where = redactRepositoryUrl(repo.url);
+  let callTimedOut = false;
+  // Every short restic call is bounded, runs in its own process group and ends with a cancel (C27, C35).
+  const makeRunner = (timeoutSeconds: number, signal?: AbortSignal): ResticRunner => async (a) => {
+    const r = await runCaptured({
+      command: restic.path, args: [...globalArgs, ...a], env, clock, platform, cwd: dataDir, timeoutSeconds,
+      processGroup: true, killGroupOnExit: true, ...(signal ? { signal } : {}),
+    });
+    if (r.cancelRequested && !signal?.aborted) callTimedOut = true;
+    return r;
+  };
+  const runner = makeRunner(callTimeout, opts.signal);
+  const stalledCall = (what: string) => fail('stalled', `restic did not answer within ${callTimeout} s while ${what} on repository ${where}; the backup was stopped (is the repository reachable?).`);
   const staleCtx = () => ({
     now: clock.now(), hostname: opts.hostname ?? os.hostname(), pidAlive: opts.pidAlive ?? pidAliveOnThisHost,
     ourResticRunning: active.othersRunning(repoKey, token),
@@ -137,17 +179,27 @@ export async function runBackup(opts: RunBackupOptions): Promise<BackupResult> {
     warnings.push(...start.warnings);
     if (start.stop) return fail('hook_failed', start.stopMessage ?? 'A start hook failed.');
     if (opts.signal?.aborted) return fail('cancelled', 'The backup was cancelled before restic started.');
+    await mkdir(dataDir, { recursive: true });
 
     // An empty locks/ folder of a local repository needs no `restic list locks` (local-locks.ts).
-    const pre = await localRepositoryHasNoLocks(repoKey, platform) ? null : await clearStaleLocks(runner, staleCtx());
+    const pre = await localRepositoryHasNoLocks(repoKey, platform) ? null : await active.serialize(repoKey, () => clearStaleLocks(runner, staleCtx()));
+    if (callTimedOut) return stalledCall('listing its locks');
+    if (opts.signal?.aborted) return fail('cancelled', 'The backup was cancelled before restic started.');
     if (pre && (pre.unlocked || pre.notes.length > 0)) warnings.push(...pre.notes);
     let deadline: number | null = null;
     for (;;) {
       attempts++;
-      last = await attemptBackup(opts, clock, env, args, platform);
+      token = active.enter(repoKey); // a restic of ours now uses the repository (C06: no unlock by others meanwhile)
+      try {
+        last = await attemptBackup(opts, clock, env, args, platform, dataDir, stallSeconds, where);
+      } finally {
+        active.leave(token);
+        token = undefined;
+      }
       outcome = last.outcome;
       if (outcome.errorKind !== 'locked' || opts.signal?.aborted || attempts >= MAX_ATTEMPTS) break;
-      const report = await clearStaleLocks(runner, staleCtx());
+      const report = await active.serialize(repoKey, () => clearStaleLocks(runner, staleCtx()));
+      if (callTimedOut) return stalledCall('checking its locks');
       warnings.push(...report.notes);
       if (report.unlocked) continue;
       deadline ??= clock.monotonic() + lockWait * 1000;
@@ -163,16 +215,28 @@ export async function runBackup(opts: RunBackupOptions): Promise<BackupResult> {
     //   an unreaped process for a moment, so by restic's rule (same host, PID exists) its lock was
     //   not stale yet; a backup (non-exclusive lock) still runs beside it, and by now it is.
     const thisHost = opts.hostname ?? os.hostname();
-    const recheck = outcome.status === 'cancelled' || (pre !== null && (pre.unreadable.length > 0 || pre.live.some((l) => l.hostname === thisHost)));
+    const unanswered = callTimedOut || outcome.errorKind === 'stalled' || outcome.errorKind === 'timed_out';
+    const recheck = !unanswered && (outcome.status === 'cancelled' || (pre !== null && (pre.unreadable.length > 0 || pre.live.some((l) => l.hostname === thisHost))));
+    // After a cancel (shutdown) the check is short: a stop must end within its time-out plus a bounded grace.
+    const checkRunner = makeRunner(opts.signal?.aborted ? Math.min(callTimeout, CANCELLED_CHECK_SECONDS) : callTimeout);
     if (recheck) {
-      let post = await clearStaleLocks(runner, staleCtx());
+      let post = await active.serialize(repoKey, () => clearStaleLocks(checkRunner, staleCtx()));
       if (post.unreadable.length > 0) {
         // A lock file still being written when restic died reads as garbage for a moment.
         await sleep(clock, 1000);
-        post = await clearStaleLocks(runner, staleCtx());
+        post = await active.serialize(repoKey, () => clearStaleLocks(checkRunner, staleCtx()));
       }
       opts.logger?.info({ jobId: job.id, stale: post.stale.length, live: post.live.length, unreadable: post.unreadable.length }, 'lock check after the backup');
       warnings.push(...post.notes);
+    }
+    const snapshotId = last.parsed.summary?.snapshotId;
+    if (opts.verifySnapshotTag && snapshotId && (outcome.status === 'success' || outcome.status === 'partial')) {
+      const note = await snapshotTagProblem(runner, snapshotId, `backup:${job.id}`);
+      if (note) { warnings.push(note); opts.logger?.warn({ jobId: job.id, snapshotId }, note); }
+    }
+    const previousFiles = opts.previousFiles ?? 0;
+    if (outcome.status === 'success' && onDisk.emptyFolders.length > 0 && previousFiles > 0) {
+      outcome = { ...outcome, status: 'partial', errorKind: 'empty_source', errorMessage: emptySourceMessage(onDisk.emptyFolders, previousFiles) };
     }
     if (outcome.errorKind === 'locked' && attempts > 1) outcome = { ...outcome, errorMessage: `${outcome.errorMessage?.replace(/\.$/, '')} (waited ${lockWait} s).` };
 
@@ -186,10 +250,30 @@ export async function runBackup(opts: RunBackupOptions): Promise<BackupResult> {
     opts.logger?.warn({ jobId: job.id, err: errorMessage(err) }, 'backup run failed unexpectedly');
     return fail('unknown', `The backup failed unexpectedly: ${errorMessage(err)}.`);
   } finally {
-    active.leave(token);
+    if (token) active.leave(token);
   }
   const result = finish(outcome);
   return result;
+}
+
+/** Why snapshot `id` is not tagged `tag` (one sentence), or null when it is. */
+async function snapshotTagProblem(run: ResticRunner, id: string, tag: string): Promise<string | null> {
+  const r = await run(['snapshots', '--json', '--no-lock', id]);
+  if (r.exitCode !== 0) return `The snapshot ${id} could not be checked for its tag ${tag}.`;
+  try {
+    const list = JSON.parse(r.stdout) as { tags?: string[] }[];
+    return list.some((s) => s.tags?.includes(tag)) ? null : `The snapshot ${id} does not carry the tag ${tag}; rbackup2 will not recognise it as this job's.`;
+  } catch {
+    return `The snapshot ${id} could not be checked for its tag ${tag}.`;
+  }
+}
+
+/** The --host value in `args` (ours or one from restic_args). */
+function hostOf(args: readonly string[]): string {
+  const i = args.indexOf('--host');
+  if (i >= 0 && args[i + 1]) return args[i + 1] as string;
+  const eq = args.find((a) => a.startsWith('--host='));
+  return eq ? eq.slice('--host='.length) : os.hostname();
 }
 
 /**
@@ -205,20 +289,49 @@ function lowerPriority(pid: number | undefined): void {
   }
 }
 
-async function attemptBackup(opts: RunBackupOptions, clock: Clock, env: Record<string, string>, args: string[], platform: NodeJS.Platform): Promise<Attempt> {
-  const parser = new BackupOutputParser({ onProgress: opts.onProgress });
+async function attemptBackup(opts: RunBackupOptions, clock: Clock, env: Record<string, string>, args: string[], platform: NodeJS.Platform,
+  cwd: string, stallSeconds: number, where: string): Promise<Attempt> {
+  let watchdog: StallWatchdog | null = null;
+  const parser = new BackupOutputParser({ onProgress: (p) => { watchdog?.progress(p); opts.onProgress?.(p); } });
+  const grace = opts.cancelGraceSeconds ?? 30;
   const child = spawnProcess({
-    command: opts.restic.path, args, env, clock, platform,
-    onStdout: (d) => parser.pushStdout(d), onStderr: (d) => parser.pushStderr(d),
+    command: opts.restic.path, args, env, clock, platform, cwd, processGroup: true, killGroupOnExit: true,
+    onStdout: (d) => { if (!isOnlyStatus(d)) watchdog?.activity(); parser.pushStdout(d); },
+    onStderr: (d) => { watchdog?.activity(); parser.pushStderr(d); },
   });
   lowerPriority(child.pid);
-  const onAbort = () => child.cancel(opts.cancelGraceSeconds ?? 30);
+  watchdog = new StallWatchdog({
+    clock, stallMs: stallSeconds * 1000, hardMs: Math.max(0, opts.backupTimeoutSeconds ?? 0) * 1000,
+    onFire: (reason) => {
+      opts.logger?.warn({ jobId: opts.job.id, reason, repository: where }, 'restic stopped by the watchdog');
+      child.cancel(Math.min(grace, 10));
+    },
+  });
+  const onAbort = () => child.cancel(grace);
   if (opts.signal?.aborted) onAbort();
   else opts.signal?.addEventListener('abort', onAbort, { once: true });
   const r = await child.done;
+  watchdog.stop();
   opts.signal?.removeEventListener('abort', onAbort);
   parser.end();
   const parsed = parser.result();
-  const outcome = classifyOutcome({ exitCode: r.exitCode, signal: r.signal, parsed, resticArgs: opts.job.resticArgs, spawnError: r.spawnError });
+  const fired = watchdog.reason;
+  const outcome = fired
+    ? watchdogOutcome(fired, fired === 'stalled' ? stallSeconds : opts.backupTimeoutSeconds ?? 0, where)
+    : classifyOutcome({ exitCode: r.exitCode, signal: r.signal, parsed, resticArgs: opts.job.resticArgs, spawnError: r.spawnError });
   return { parsed, outcome, exitCode: r.exitCode };
+}
+
+/** A status line is `{"message_type":"status",...}`; anything else restic prints counts as activity. */
+function isOnlyStatus(chunk: Buffer): boolean {
+  const text = chunk.toString('utf8');
+  return text.split('\n').every((l) => l.trim() === '' || l.includes('"message_type":"status"'));
+}
+
+/** The `failed` outcome of a backup the watchdog stopped (C27). */
+function watchdogOutcome(reason: WatchdogReason, seconds: number, where: string): Outcome {
+  const errorMessage = reason === 'stalled'
+    ? `restic made no progress for ${seconds} s (stall_timeout_seconds) on repository ${where}; the backup was stopped as stalled (is the repository reachable?).`
+    : `The backup ran longer than backup_timeout_seconds (${seconds} s) on repository ${where} and was stopped.`;
+  return { status: 'failed', errorKind: reason, errorMessage, warnings: [], unreadablePaths: [] };
 }

@@ -5,6 +5,7 @@
  */
 import { spawn as nodeSpawn, type ChildProcess } from 'node:child_process';
 import type { Clock } from '../clock.js';
+import { descendants, signalEntries, type ProcEntry } from './process-tree.js';
 
 export interface SpawnResult {
   /** null when killed by a signal or never started. */
@@ -27,8 +28,16 @@ export interface SpawnOptions {
   onStderr?: (chunk: Buffer) => void;
   clock: Clock;
   platform?: NodeJS.Platform;
-  /** Put the child in its own process group (hooks: lets cancel reach the shell's children). */
+  /**
+   * Put the child in its own process group (detached spawn) so cancel reaches its children too
+   * (hooks: the shell's children; restic: the `ssh`/`rclone` it starts, C35).
+   */
   processGroup?: boolean;
+  /**
+   * With processGroup: when the child exits, SIGKILL whatever is left of its group (restic: an
+   * ssh that outlived it). Always done after a cancel.
+   */
+  killGroupOnExit?: boolean;
   spawnFn?: typeof nodeSpawn;
 }
 
@@ -60,6 +69,9 @@ export function spawnProcess(opts: SpawnOptions): SpawnedProcess {
   const group = Boolean(opts.processGroup) && platform !== 'win32';
   let cancelRequested = false;
   let exited = false;
+  // Descendants seen at cancel time: restic's ssh/rclone live in a group of their own (process-tree.ts).
+  let tree: ProcEntry[] = [];
+  const killTree = () => { if (group) signalEntries(tree, 'SIGKILL'); };
   const cancels: (() => void)[] = [];
   let child: ChildProcess;
   try {
@@ -86,6 +98,8 @@ export function spawnProcess(opts: SpawnOptions): SpawnedProcess {
     child.on('error', (err) => { exited = true; finish(err.message); });
     child.on('exit', (code, sig) => {
       exited = true;
+      if (group && (cancelRequested || opts.killGroupOnExit)) signalChild(child, 'SIGKILL', true);
+      if (cancelRequested) killTree();
       exitCode = code;
       signal = sig;
       cancels.push(opts.clock.setTimer(() => {
@@ -108,9 +122,16 @@ export function spawnProcess(opts: SpawnOptions): SpawnedProcess {
       if (exited || cancelRequested) return;
       cancelRequested = true;
       if (platform === 'win32') { signalChild(child, 'SIGKILL', false); return; }
+      if (group && child.pid !== undefined) tree = descendants(child.pid);
       signalChild(child, 'SIGINT', group);
+      signalEntries(tree, 'SIGINT');
       const ms = Math.min(MAX_TIMER_MS, Math.max(0, graceSeconds * 1000));
-      cancels.push(opts.clock.setTimer(() => { if (!exited) signalChild(child, 'SIGKILL', group); }, ms));
+      cancels.push(opts.clock.setTimer(() => {
+        if (exited) return;
+        if (group && child.pid !== undefined) tree = [...tree, ...descendants(child.pid)];
+        signalChild(child, 'SIGKILL', group);
+        killTree();
+      }, ms));
     },
   };
 }
@@ -125,9 +146,10 @@ const MAX_CAPTURE = 256 * 1024;
 
 /**
  * Run a short command to completion and capture its output (each stream cut at 256 KiB). A
- * `timeoutSeconds` cancels it (SIGINT, 5 s grace, SIGKILL). Never rejects.
+ * `timeoutSeconds` or an aborted `signal` cancels it (SIGINT, 5 s grace, SIGKILL; the whole group
+ * with processGroup). Never rejects.
  */
-export async function runCaptured(opts: Omit<SpawnOptions, 'onStdout' | 'onStderr'> & { timeoutSeconds: number }): Promise<CapturedRun> {
+export async function runCaptured(opts: Omit<SpawnOptions, 'onStdout' | 'onStderr'> & { timeoutSeconds: number; signal?: AbortSignal }): Promise<CapturedRun> {
   const out: Buffer[] = [];
   const err: Buffer[] = [];
   let outLen = 0;
@@ -138,7 +160,11 @@ export async function runCaptured(opts: Omit<SpawnOptions, 'onStdout' | 'onStder
     onStderr: (d) => { if (errLen < MAX_CAPTURE) { err.push(d); errLen += d.length; } },
   });
   const stop = opts.clock.setTimer(() => p.cancel(5), Math.min(MAX_TIMER_MS, opts.timeoutSeconds * 1000));
+  const onAbort = () => p.cancel(5);
+  if (opts.signal?.aborted) onAbort();
+  else opts.signal?.addEventListener('abort', onAbort, { once: true });
   const r = await p.done;
+  opts.signal?.removeEventListener('abort', onAbort);
   stop();
   return { ...r, stdout: Buffer.concat(out).toString('utf8').slice(0, MAX_CAPTURE), stderr: Buffer.concat(err).toString('utf8').slice(0, MAX_CAPTURE) };
 }

@@ -5,12 +5,14 @@
  */
 import type { LocalConfig } from '../config/local-config.js';
 import { AppError, isAppError } from '../errors.js';
+import { readApiTokenForCli, tokenPath } from '../api/auth/token-file.js';
 
 /** GET `path` from the agent of `local`; throws DB_LOCKED-style advice when it does not answer. */
-export async function agentRequest<T>(local: LocalConfig, path: string, init: { method?: 'GET' | 'POST'; body?: unknown } = {}): Promise<T> {
+export async function agentRequest<T>(local: Pick<LocalConfig, 'client' | 'dataDir'>, path: string, init: { method?: 'GET' | 'POST'; body?: unknown } = {}): Promise<T> {
   const host = local.client.http_bind.replace(/^0\.0\.0\.0:/, '127.0.0.1:').replace(/^\[::\]:/, '[::1]:');
   const headers: Record<string, string> = { accept: 'application/json' };
-  if (local.client.api_token) headers.authorization = `Bearer ${local.client.api_token}`;
+  const token = readApiTokenForCli(local.dataDir, local.client.api_token); // throws with advice when unreadable
+  if (token) headers.authorization = `Bearer ${token}`;
   if (init.method === 'POST') headers['content-type'] = 'application/json';
   let res: Response;
   try {
@@ -23,6 +25,7 @@ export async function agentRequest<T>(local: LocalConfig, path: string, init: { 
   }
   const body = (await res.json().catch(() => ({}))) as { error?: { code?: string; message?: string } };
   if (!res.ok) {
+    if (res.status === 401) throw new AppError('UNAUTHORIZED', `agent at http://${host} refused the API token of ${tokenPath(local.dataDir)} (client.api_token wins when set): run this command as the agent's user or an administrator`);
     const code = res.status === 404 ? 'NOT_FOUND' : res.status === 409 ? 'CONFLICT' : 'INVALID_INPUT';
     throw new AppError(code, `agent at http://${host}: ${body.error?.message ?? `HTTP ${res.status}`}`);
   }
@@ -33,7 +36,7 @@ export async function agentRequest<T>(local: LocalConfig, path: string, init: { 
  * Run `direct` against the database; when the embedded database is held by a running agent
  * (DB_LOCKED), run `viaAgent` instead. Other errors propagate.
  */
-export async function directOrViaAgent<T>(local: LocalConfig, direct: () => Promise<T>, viaAgent: () => Promise<T>): Promise<T> {
+export async function directOrViaAgent<T>(local: Pick<LocalConfig, 'embedded'>, direct: () => Promise<T>, viaAgent: () => Promise<T>): Promise<T> {
   try {
     return await direct();
   } catch (err) {

@@ -1,28 +1,57 @@
 /**
  * What every CLI command starts from: the local config (CONTRACTS §2) named by `--config`, and a
- * database opened and migrated for the length of one command.
+ * database opened and migrated for the length of one command. The config and database modules
+ * (yaml, zod, pg, PGlite) are loaded here on first use, not when the CLI starts: `--version` and
+ * `--help` never load them.
  */
-import { loadLocalConfig, resolveConfigPath, type LocalConfig } from '../config/local-config.js';
-import { openDatabase, migrate, type Database } from '../db/index.js';
+import type { AdminLocalConfig, LocalConfig } from '../config/local-config.js';
+import { AppError } from '../errors.js';
+import type { Database } from '../db/index.js';
 
 export interface GlobalOptions {
   config?: string;
 }
 
+/** The database functions of the CLI (db-api.ts), loaded once on first use. */
+export type DbApi = typeof import('./db-api.js');
+export const dbApi = (): Promise<DbApi> => import('./db-api.js');
+
 /** Load the config named by `--config` (or the default file); throws CONFIG_* AppErrors. */
-export function loadConfig(opts: GlobalOptions): LocalConfig {
+export async function loadConfig(opts: GlobalOptions): Promise<LocalConfig> {
+  const { loadLocalConfig, resolveConfigPath } = await import('../config/local-config.js');
   return loadLocalConfig(resolveConfigPath(opts.config, process.cwd()), process.env);
 }
 
 /**
- * Open the configured database, apply pending migrations, run `fn`, close. Throws DB_CONNECT /
- * DB_LOCKED (the embedded database is held by a running agent) as one-line user errors.
+ * Load the config of an admin command (migrate, device, repo, job, schedule, setting): `device`
+ * may be absent (an admin's machine is not a device); throws CONFIG_* AppErrors.
  */
-export async function withDatabase<T>(local: LocalConfig, fn: (db: Database) => Promise<T>): Promise<T> {
-  const db = await openDatabase({ database: local.database, dataDir: local.dataDir });
+export async function loadAdminConfig(opts: GlobalOptions): Promise<AdminLocalConfig> {
+  const { loadAdminConfig: load, resolveConfigPath } = await import('../config/local-config.js');
+  return load(resolveConfigPath(opts.config, process.cwd()), process.env);
+}
+
+/**
+ * The device an admin command works on: `--device` when given, else the config's device.id.
+ * Throws INVALID_INPUT naming the command and the config file when neither exists.
+ */
+export function deviceFor(local: AdminLocalConfig, explicit: string | undefined, command: string): string {
+  const id = explicit ?? local.device.id;
+  if (id === null) throw new AppError('INVALID_INPUT', `${command}: give --device ID (the config ${local.sourceFile} has no device.id)`);
+  return id;
+}
+
+/**
+ * Open the configured database, apply pending migrations, run `fn` with it and the database
+ * functions, close. Throws DB_CONNECT / DB_LOCKED (the embedded database is held by a running
+ * agent) as one-line user errors.
+ */
+export async function withDatabase<T>(local: Pick<LocalConfig, 'database' | 'dataDir'>, fn: (db: Database, q: DbApi) => Promise<T>): Promise<T> {
+  const q = await dbApi();
+  const db = await q.openDatabase({ database: local.database, dataDir: local.dataDir });
   try {
-    await migrate(db);
-    return await fn(db);
+    await q.migrate(db);
+    return await fn(db, q);
   } finally {
     await db.close();
   }

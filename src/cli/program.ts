@@ -25,6 +25,9 @@ export function buildProgram(): Command {
     .option('--test-backup <job>', 'run one backup of JOB now and exit (same as `backup JOB`)')
     .option('--json', 'with --test-backup: print the result as JSON')
     .exitOverride()
+    // `rbackup2 help [command]` like --help (commander adds it only when asked, the program
+    // having its own default action).
+    .helpCommand(true)
     .showHelpAfterError('(run rbackup2 --help for the commands)');
 
   registerRunCommand(program);

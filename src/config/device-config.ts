@@ -58,6 +58,12 @@ export interface JobConfig {
   tags: string[];
   /** Extra restic arguments, each its own argv entry. */
   resticArgs: string[];
+  /**
+   * The stable restic --host of the job's snapshots (C29): restic picks the parent snapshot by
+   * host and paths, so a renamed computer would re-read every file. null/absent = not recorded
+   * yet (the current host name is used and recorded after the first backup).
+   */
+  resticHost?: string | null;
   repositoryId: string | null;
   /** The repository resolved from repositoryId or the settings; null when none is configured. */
   repository: RepositoryConfig | null;
@@ -98,6 +104,10 @@ export interface AgentSettings {
   retryDelaySeconds: number;
   retryMaxAttempts: number;
   heartbeatIntervalSeconds: number;
+  /** Seconds without restic progress before a backup is stopped as stalled (C27). */
+  stallTimeoutSeconds: number;
+  /** Hard limit of one backup, seconds; 0 = none. */
+  backupTimeoutSeconds: number;
 }
 
 export const DEFAULT_SETTINGS: Readonly<Record<string, string>> = Object.freeze({
@@ -111,9 +121,39 @@ export const DEFAULT_SETTINGS: Readonly<Record<string, string>> = Object.freeze(
   retry_delay_seconds: '600',
   retry_max_attempts: '3',
   heartbeat_interval_seconds: '60',
+  stall_timeout_seconds: '1800',
+  backup_timeout_seconds: '0',
 });
 
-function positiveInt(settings: Record<string, string>, key: string, min: number, max: number): number {
+/** Range of each whole-number setting the agent reads: [min, max]. */
+export const SETTING_RANGES: Readonly<Record<string, readonly [number, number]>> = Object.freeze({
+  sync_interval_seconds: [1, 86_400],
+  max_concurrent_backups: [1, 64],
+  run_retention_days: [1, 36_500],
+  missed_run_grace_seconds: [0, 86_400],
+  retry_delay_seconds: [1, 86_400],
+  retry_max_attempts: [0, 20],
+  heartbeat_interval_seconds: [5, 86_400],
+  stall_timeout_seconds: [10, 604_800],
+  backup_timeout_seconds: [0, 31_536_000],
+});
+
+/**
+ * Why `value` is not acceptable for setting `key`, as one sentence naming both, or null. Only the
+ * whole-number settings of SETTING_RANGES are checked; other keys are free text.
+ */
+export function settingValueProblem(key: string, value: string): string | null {
+  const range = SETTING_RANGES[key];
+  if (!range) return null;
+  const n = Number(value.trim());
+  if (value.trim() === '' || !Number.isInteger(n) || n < range[0] || n > range[1]) {
+    return `setting ${key} must be a whole number from ${range[0]} to ${range[1]} (got "${value.slice(0, 40)}")`;
+  }
+  return null;
+}
+
+function positiveInt(settings: Record<string, string>, key: string): number {
+  const [min, max] = SETTING_RANGES[key] ?? [0, 0];
   const raw = settings[key] ?? DEFAULT_SETTINGS[key] ?? '0';
   const n = Number(raw);
   const fallback = Number(DEFAULT_SETTINGS[key] ?? min);
@@ -127,12 +167,14 @@ function positiveInt(settings: Record<string, string>, key: string, min: number,
  */
 export function agentSettings(settings: Record<string, string>): AgentSettings {
   return {
-    syncIntervalSeconds: positiveInt(settings, 'sync_interval_seconds', 1, 86_400),
-    maxConcurrentBackups: positiveInt(settings, 'max_concurrent_backups', 1, 64),
-    runRetentionDays: positiveInt(settings, 'run_retention_days', 1, 36_500),
-    missedRunGraceSeconds: positiveInt(settings, 'missed_run_grace_seconds', 0, 86_400),
-    retryDelaySeconds: positiveInt(settings, 'retry_delay_seconds', 1, 86_400),
-    retryMaxAttempts: positiveInt(settings, 'retry_max_attempts', 0, 20),
-    heartbeatIntervalSeconds: positiveInt(settings, 'heartbeat_interval_seconds', 5, 86_400),
+    syncIntervalSeconds: positiveInt(settings, 'sync_interval_seconds'),
+    maxConcurrentBackups: positiveInt(settings, 'max_concurrent_backups'),
+    runRetentionDays: positiveInt(settings, 'run_retention_days'),
+    missedRunGraceSeconds: positiveInt(settings, 'missed_run_grace_seconds'),
+    retryDelaySeconds: positiveInt(settings, 'retry_delay_seconds'),
+    retryMaxAttempts: positiveInt(settings, 'retry_max_attempts'),
+    heartbeatIntervalSeconds: positiveInt(settings, 'heartbeat_interval_seconds'),
+    stallTimeoutSeconds: positiveInt(settings, 'stall_timeout_seconds'),
+    backupTimeoutSeconds: positiveInt(settings, 'backup_timeout_seconds'),
   };
 }

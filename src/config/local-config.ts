@@ -8,7 +8,7 @@ import path from 'node:path';
 import { parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { AppError, type FieldError } from '../errors.js';
-import { localConfigSchema, type LocalConfigInput } from './local-schema.js';
+import { deviceSchema, localConfigSchema, type LocalConfigInput } from './local-schema.js';
 import { applyEnvOverrides } from './env-overrides.js';
 
 export interface LocalConfig extends LocalConfigInput {
@@ -20,6 +20,17 @@ export interface LocalConfig extends LocalConfigInput {
   /** True when no `database` section is given: the embedded PGlite under data_dir is used. */
   embedded: boolean;
 }
+
+/**
+ * The config of an admin command (migrate, device, repo, job, schedule, setting): the same file,
+ * but `device` may be left out, since an admin's machine need not be a device of the fleet.
+ * `device.id` is null then; commands that need a device take `--device`.
+ */
+export interface AdminLocalConfig extends Omit<LocalConfig, 'device'> {
+  device: { id: string | null; name?: string };
+}
+
+const adminConfigSchema = localConfigSchema.extend({ device: deviceSchema.partial({ id: true }).optional() });
 
 /**
  * Which config file to use: the `--config` value if given, else `./config.yaml`, falling back to
@@ -57,6 +68,15 @@ export function formatConfigErrors(file: string, errors: FieldError[]): string {
  * Throws AppError CONFIG_INVALID with `fields` set and a one-line message naming the file.
  */
 export function parseLocalConfig(text: string, file: string, env: NodeJS.ProcessEnv): LocalConfig {
+  return parseConfig(text, file, env, false) as LocalConfig;
+}
+
+/** As parseLocalConfig, with `device` (or `device.id`) optional: see AdminLocalConfig. */
+export function parseAdminConfig(text: string, file: string, env: NodeJS.ProcessEnv): AdminLocalConfig {
+  return parseConfig(text, file, env, true);
+}
+
+function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv, admin: boolean): LocalConfig | AdminLocalConfig {
   const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
   if (doc.errors.length > 0) {
     const e = doc.errors[0]!;
@@ -69,7 +89,7 @@ export function parseLocalConfig(text: string, file: string, env: NodeJS.Process
     throw new AppError('CONFIG_INVALID', `${file}: the top level must be a mapping with device, database, client, metrics`);
   }
   const { merged, errors: envErrors } = applyEnvOverrides(raw as Record<string, unknown>, env);
-  const parsed = localConfigSchema.safeParse(merged);
+  const parsed = (admin ? adminConfigSchema : localConfigSchema).safeParse(merged);
   const errors = [...envErrors, ...(parsed.success ? [] : parsed.error.issues.flatMap(issueToFieldErrors))];
   if (errors.length > 0 || !parsed.success) {
     throw new AppError('CONFIG_INVALID', formatConfigErrors(file, errors), { fields: errors });
@@ -78,8 +98,9 @@ export function parseLocalConfig(text: string, file: string, env: NodeJS.Process
   const dbProblems = checkDatabaseSection(cfg.database);
   if (dbProblems.length > 0) throw new AppError('CONFIG_INVALID', formatConfigErrors(file, dbProblems), { fields: dbProblems });
   const dir = path.dirname(file);
-  const result: LocalConfig = {
+  const result: LocalConfig | AdminLocalConfig = {
     ...cfg,
+    device: { ...cfg.device, id: cfg.device?.id ?? null },
     sourceFile: file,
     dataDir: path.resolve(dir, cfg.client.data_dir),
     logFile: path.resolve(dir, cfg.client.log_file),
@@ -97,13 +118,20 @@ function checkDatabaseSection(db: LocalConfigInput['database']): FieldError[] {
 
 /** Read, parse and validate the config file at `file` (absolute). */
 export function loadLocalConfig(file: string, env: NodeJS.ProcessEnv): LocalConfig {
-  let text: string;
+  return parseLocalConfig(readConfigText(file), file, env);
+}
+
+/** Read, parse and validate the config file of an admin command (device optional). */
+export function loadAdminConfig(file: string, env: NodeJS.ProcessEnv): AdminLocalConfig {
+  return parseAdminConfig(readConfigText(file), file, env);
+}
+
+function readConfigText(file: string): string {
   try {
-    text = readFileSync(file, 'utf8');
+    return readFileSync(file, 'utf8');
   } catch (err) {
     throw new AppError('CONFIG_NOT_FOUND', `config file ${file} cannot be read: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
   }
-  return parseLocalConfig(text, file, env);
 }
 
 function deepFreeze<T>(obj: T): T {

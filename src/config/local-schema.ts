@@ -53,6 +53,8 @@ export const metricsSchema = z.strictObject({
   prometheus_pushgateway: z.string().url().default('http://127.0.0.1:9091'),
   push_interval_seconds: z.number().int().min(5).max(86_400).default(60),
   push_timeout_seconds: z.number().int().min(1).max(60).default(5),
+  /** Serve GET /metrics without login (for a Prometheus scraper); default false: behind the login. */
+  public: z.boolean().default(false),
 });
 
 export const localConfigSchema = z.strictObject({

@@ -111,7 +111,7 @@ async function load(tx: Queryable, deviceId: string, now: Date, localZone: strin
     }
     const jc: JobConfig = {
       id: job.id, deviceId: job.deviceId, name: job.name, description: job.description, sourcePaths: job.sourcePaths,
-      excludePatterns: job.excludePatterns, tags: job.tags, resticArgs: checkResticArgs(job.resticArgs) as string[],
+      excludePatterns: job.excludePatterns, tags: job.tags, resticArgs: checkResticArgs(job.resticArgs) as string[], resticHost: job.resticHost,
       repositoryId: job.repositoryId, repository: repo ? fromRepositoryRow(repo) : fallbackRepo, enabled: job.enabled,
       originName: job.originName, originId: job.originId, accountId: job.accountId, schedules: own,
       hooks: hooks.filter((h) => h.jobId === job.id), updatedAt: job.updatedAt,

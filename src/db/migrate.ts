@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { packagePath } from '../package-root.js';
 import { AppError, errorMessage } from '../errors.js';
 import type { Database, Queryable } from './database.js';
 
@@ -31,11 +32,11 @@ export interface MigrateResult {
 }
 
 /**
- * The migrations folder shipped with the package: from src/db/migrate.ts (tests) and from
- * dist/db/migrate.js (build, npm install) alike it is `../../migrations`.
+ * The migrations folder shipped with the package (`<package>/migrations`), found from src/ (tests),
+ * dist/ and the bundled CLI alike; `../../migrations` beside this module if no package.json is found.
  */
 export function defaultMigrationsDir(): string {
-  return fileURLToPath(new URL('../../migrations/', import.meta.url));
+  return packagePath('migrations', fileURLToPath(new URL('../../migrations/', import.meta.url)));
 }
 
 /** Read `NNN_*.sql` files of `dir` in name order. Throws AppError DB_MIGRATION if the folder is missing. */

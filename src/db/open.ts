@@ -5,8 +5,6 @@
 import path from 'node:path';
 import { AppError } from '../errors.js';
 import type { Database } from './database.js';
-import { openPglite } from './pglite.js';
-import { openPostgres } from './postgres.js';
 import type { DbLogger, SslMode } from './pg-options.js';
 
 /** The `database` section of the local YAML (snake_case, as in the file). */
@@ -46,7 +44,12 @@ export function embeddedDataDir(dataDir: string): string {
  */
 export async function openDatabase(local: OpenDatabaseInput, logger?: DbLogger): Promise<Database> {
   const s = local.database;
-  if (!usesServer(s)) return openPglite(embeddedDataDir(local.dataDir), logger ? { logger } : {});
+  // Each driver is loaded when used: a PostgreSQL agent or command never loads PGlite, and back.
+  if (!usesServer(s)) {
+    const { openPglite } = await import('./pglite.js');
+    return openPglite(embeddedDataDir(local.dataDir), logger ? { logger } : {});
+  }
+  const { openPostgres } = await import('./postgres.js');
   let urlSsl: string | null = null;
   try {
     urlSsl = s.url ? new URL(s.url).searchParams.get('sslmode') : null;

@@ -8,27 +8,50 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import v8 from 'node:v8';
 import { PGlite, type Results, type Transaction } from '@electric-sql/pglite';
 import { AppError, errorMessage } from '../errors.js';
 import type { Database, Queryable, QueryResult } from './database.js';
 import { wrapQueryError } from './db-errors.js';
+import { initdbInChild, isInitialised } from './pglite-initdb.js';
 import { acquirePgliteLock } from './pglite-lock.js';
 import type { DbLogger } from './pg-options.js';
 
 /**
- * PGlite 0.5's default start parameters (PostgreSQL 18 in single-user mode) without `-F`, so
- * fsync stays on (a power cut must not corrupt the folder; ~4 ms per write is fine for an agent),
- * plus smaller memory settings: shared_buffers 128MB -> 16MB cut the process RSS after open from
- * ~300 MB to ~180 MB (measured on Node 20, x86_64). The first creation of a folder (initdb) peaks
- * near 800 MB RSS once.
+ * PGlite 0.5's default start parameters (PostgreSQL 18 in single-user mode) without `-F`;
+ * `fsync`, `synchronous_commit`, `full_page_writes` and `wal_level` keep their defaults, so every
+ * commit writes its WAL to the file (pwrite) before it returns: a killed agent (SIGKILL, crash)
+ * loses no committed run (test/faults). Note: on Node, PGlite's file system (Emscripten NODEFS)
+ * has no fsync, so PostgreSQL's fsync calls do not reach the disk (strace: no fsync/fdatasync
+ * at all, 0.5.17): a power cut or kernel crash can lose the last commits, whatever is set here.
+ *
+ * Only memory sized for a multi-user server is cut, since PGlite allocates and zeroes it in its
+ * WebAssembly heap at every start: shared_buffers 128MB -> 1MB (the agent's queries touch a few
+ * hundred kB; the files stay in the OS page cache), max_connections 100 -> 4 (one backend; sizes
+ * the lock and process tables), no WAL senders or replication slots (nothing can connect to
+ * replicate). Together ~20 MB less RSS than shared_buffers=16MB (bench/README.md, footprint.mjs).
  */
 export const PGLITE_START_PARAMS: readonly string[] = Object.freeze([
   '--single', '-O', '-j',
   '-c', 'search_path=public', '-c', 'exit_on_error=false', '-c', 'log_checkpoints=false',
   '-c', 'max_worker_processes=0', '-c', 'max_parallel_workers=0', '-c', 'max_parallel_workers_per_gather=0',
   '-c', 'io_method=sync', '-c', 'max_parallel_maintenance_workers=0',
-  '-c', 'shared_buffers=16MB', '-c', 'work_mem=2MB', '-c', 'maintenance_work_mem=8MB', '-c', 'temp_buffers=2MB',
+  '-c', 'shared_buffers=1MB', '-c', 'work_mem=2MB', '-c', 'maintenance_work_mem=8MB', '-c', 'temp_buffers=2MB',
+  '-c', 'max_connections=4', '-c', 'superuser_reserved_connections=0',
+  '-c', 'max_wal_senders=0', '-c', 'max_replication_slots=0',
 ]);
+
+/**
+ * V8 flags set before PGlite's WebAssembly module is compiled: run PostgreSQL's code with V8's
+ * baseline compiler (Liftoff) only, never re-compiled by the optimizing one (TurboFan). The agent
+ * issues a few small queries a minute; TurboFan re-compiling the hot PostgreSQL functions in the
+ * background cost ~60 MB RSS and ~0.5 s CPU per start on Node 20/22, and up to ~500 MB peak RSS and
+ * ~3 s CPU on Node 24 (bench/README.md, footprint.mjs). Both flags are needed: without dynamic
+ * tiering V8 otherwise tiers up eagerly; `--liftoff-only` set at run time has no effect on Node 24.
+ * Process-wide (V8 flags are): the only other WebAssembly in the agent is the HTTP parser of
+ * Node's `fetch`, which is not on a hot path here.
+ */
+export const PGLITE_V8_FLAGS = '--no-wasm-tier-up --no-wasm-dynamic-tiering';
 
 export interface PgliteOptions {
   logger?: DbLogger;
@@ -81,7 +104,10 @@ function wrap(pg: PGlite, onClose: () => void): Database {
   };
 }
 
+/** Start PGlite on `dataDir` (undefined: in memory); a folder not initialised yet is created in a child process first. */
 async function start(dataDir: string | undefined): Promise<PGlite> {
+  if (dataDir && !isInitialised(dataDir)) await initdbInChild(dataDir, PGLITE_START_PARAMS, PGLITE_V8_FLAGS);
+  v8.setFlagsFromString(PGLITE_V8_FLAGS);
   const pg = await PGlite.create({ ...(dataDir ? { dataDir } : {}), startParams: [...PGLITE_START_PARAMS] });
   try {
     await pg.query('SELECT count(*) FROM pg_catalog.pg_class');

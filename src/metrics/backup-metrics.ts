@@ -42,6 +42,8 @@ export interface RunMetricsInput {
   totalFilesProcessed: number | null;
   /** restic summary `data_added` in bytes; null when there was no summary. */
   dataAddedBytes: number | null;
+  /** A `partial` run that saved an empty snapshot of an unmounted disk (C28): not a success. */
+  notASuccess?: boolean;
 }
 
 /** A job as the config knows it (id is the stable `backup_jobs.id`). */
@@ -101,12 +103,27 @@ export class BackupMetrics {
     const labels = this.labels(run.jobId, state.name);
     this.runs.inc({ ...labels, status: run.status }, 1);
     if (isNonNegative(run.durationSeconds)) this.duration.observe(labels, run.durationSeconds);
-    if (run.status !== 'success' && run.status !== 'partial') return;
+    if ((run.status !== 'success' && run.status !== 'partial') || run.notASuccess) return;
     const endSeconds = run.endTime.getTime() / 1000;
     if (Number.isFinite(endSeconds) && (state.lastSuccess === null || endSeconds > state.lastSuccess)) state.lastSuccess = endSeconds;
     if (isNonNegative(run.totalFilesProcessed)) state.files = run.totalFilesProcessed;
     if (isNonNegative(run.dataAddedBytes)) state.bytes = run.dataAddedBytes;
     this.setGauges(labels, state);
+  }
+
+  /**
+   * Fill a job's last-success gauges from its last successful run in the `runs` table (C32), so
+   * the first push after a restart does not replace the Pushgateway group without them. Counters
+   * are not touched (they count this process's runs). A newer value already recorded wins.
+   */
+  restoreLastSuccess(job: MetricsJob, last: { endTime: Date; totalFilesProcessed: number | null; dataAddedBytes: number | null }): void {
+    const state = this.ensureJob(job);
+    const endSeconds = last.endTime.getTime() / 1000;
+    if (!Number.isFinite(endSeconds) || (state.lastSuccess !== null && state.lastSuccess >= endSeconds)) return;
+    state.lastSuccess = endSeconds;
+    if (isNonNegative(last.totalFilesProcessed)) state.files = last.totalFilesProcessed;
+    if (isNonNegative(last.dataAddedBytes)) state.bytes = last.dataAddedBytes;
+    this.setGauges(this.labels(job.id, state.name), state);
   }
 
   /** Drop every series of a job (job deleted, C23). Returns false when the job had none. */

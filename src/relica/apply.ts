@@ -10,6 +10,7 @@
  * name, an admin's schedules and hooks) is left as the admin set it.
  */
 import type { Database, Queryable } from '../db/database.js';
+import { jobValueProblems, repositoryValueProblems } from '../config/input-check.js';
 import { AppError } from '../errors.js';
 import { syncHooks, syncSchedules, type ChildCounts } from './apply-children.js';
 import type { ImportPlan, PlannedJob, PlannedRepository } from './plan-types.js';
@@ -128,6 +129,16 @@ function addChildren(result: ApplyResult, kind: 'schedules' | 'hooks', c: ChildC
   result.unchanged[kind] += c.unchanged;
 }
 
+/** C26: relative repository URL, password file or source paths are refused before anything is written. */
+function importProblems(plan: ImportPlan): string[] {
+  const r = plan.repository;
+  const problems = r.kind === 'new'
+    ? repositoryValueProblems({ url: r.url, passwordFile: r.password.kind === 'file' ? r.password.path : null })
+    : [];
+  for (const j of plan.jobs) problems.push(...jobValueProblems({ sourcePaths: j.sourcePaths, excludePatterns: j.excludePatterns }).map((p) => `job "${j.name}": ${p}`));
+  return problems;
+}
+
 /**
  * Write `plan` (from planImport) into `db` in ONE transaction: device, repository (when the plan
  * carries one), jobs, their schedules and hooks. Returns per-table counts of rows created,
@@ -137,6 +148,8 @@ function addChildren(result: ApplyResult, kind: 'schedules' | 'hooks', c: ChildC
  * another device; DB_QUERY from the database.
  */
 export async function applyImportPlan(db: Database, plan: ImportPlan): Promise<ApplyResult> {
+  const problems = importProblems(plan);
+  if (problems.length > 0) throw new AppError('INVALID_INPUT', `the import was not written: ${problems.join('; ')}`);
   return db.transaction(async (tx) => {
     const result: ApplyResult = { created: zero(), updated: zero(), deleted: zero(), unchanged: zero() };
     result[await upsertDevice(tx, plan)].devices++;

@@ -16,6 +16,8 @@ import type { ProgressEvent } from '../backup/output-parser.js';
 import type { ResticVersion } from '../backup/restic-version.js';
 import { runBackup } from '../backup/run-backup.js';
 import { NO_RUN_STATS, runStatsOf } from '../run-stats.js';
+import { acquireJobLock } from './job-lock.js';
+import { currentOwner, type RunOwner } from './run-owner.js';
 import type { RunStartRecord, RunStore } from './run-store.js';
 
 export interface RunningRun {
@@ -43,6 +45,14 @@ export interface RunLifecycleOptions {
   /** Called after each finished run (metrics); errors are logged, never fail the run. */
   onFinished?: (job: JobConfig, result: BackupResult) => void;
   cancelGraceSeconds?: number;
+  /** The device's effective stall/backup time-outs at the moment a run starts (settings, C27). */
+  timeouts?: () => { stallTimeoutSeconds: number; backupTimeoutSeconds: number };
+  /** Check after each backup that the snapshot carries backup:<uuid> (the agent: true; the CLI: false, C30). */
+  verifySnapshotTag?: boolean;
+  /** Record the job's restic --host after its first backup that wrote a snapshot (C29). */
+  recordResticHost?: (jobId: string, host: string) => Promise<unknown>;
+  /** Files of the job's last successful backup (C28); a failure to read it counts as unknown. */
+  previousFiles?: (jobId: string) => Promise<number | null>;
 }
 
 function toRunProgress(p: ProgressEvent): RunProgress {
@@ -62,10 +72,28 @@ export class RunLifecycle {
    * failure to record is logged: the journal in front of the store keeps the record).
    */
   async execute(job: JobConfig, triggeredBy: TriggeredBy): Promise<{ status: string; runId: number | null; result: BackupResult }> {
+    const { clock, logger } = this.opts;
+    const owner = currentOwner();
+    // C33: one restic per job across processes (the agent and `rbackup2 backup`), database or not.
+    const lock = acquireJobLock(this.opts.dataDir, job.id, owner);
+    if (!lock.ok) {
+      const h = lock.heldBy;
+      const message = `Job "${job.name}" is already being backed up by process ${h.pid} on ${h.host}${h.startedAt ? ` (started ${h.startedAt})` : ''}; this run did not start.`;
+      logger.warn({ jobId: job.id, holder: h }, 'job already running in another process; not started');
+      return { status: 'cancelled', runId: null, result: this.notStarted(job, new Date(clock.now()).toISOString(), message, 'already_running') };
+    }
+    try {
+      return await this.executeLocked(job, triggeredBy, owner);
+    } finally {
+      lock.release();
+    }
+  }
+
+  private async executeLocked(job: JobConfig, triggeredBy: TriggeredBy, owner: RunOwner): Promise<{ status: string; runId: number | null; result: BackupResult }> {
     const { clock, events, logger } = this.opts;
     const start: RunStartRecord = {
       clientRunId: randomUUID(), jobId: job.id, deviceId: this.opts.deviceId, startTime: new Date(clock.now()), triggeredBy,
-      metadata: { job_name: job.name },
+      metadata: { job_name: job.name }, owner,
     };
     const run: RunningRun = {
       clientRunId: start.clientRunId, runId: null, jobId: job.id, jobName: job.name, triggeredBy,
@@ -80,6 +108,9 @@ export class RunLifecycle {
     events.emit('run.started', { runId: run.runId, jobId: job.id, jobName: job.name, triggeredBy, startTime: run.startTime });
     try {
       const result = await this.backup(job, run);
+      if (!job.resticHost && result.resticHost && result.snapshotId) {
+        await this.opts.recordResticHost?.(job.id, result.resticHost).catch((err: unknown) => logger.warn({ jobId: job.id, err: errorMessage(err) }, 'could not record the job\'s restic host'));
+      }
       const completion = {
         status: result.status, exitCode: result.exitCode, errorMessage: result.errorMessage, snapshotId: result.snapshotId,
         resticOutput: result.resticOutput, resticErrors: result.resticErrors, endTime: new Date(result.endTime),
@@ -112,24 +143,29 @@ export class RunLifecycle {
 
   private async backup(job: JobConfig, run: RunningRun): Promise<BackupResult> {
     const restic = this.opts.restic();
-    if (!restic) {
-      const now = new Date(this.opts.clock.now()).toISOString();
-      const message = this.opts.resticError() ?? 'restic is not available';
-      return {
-        jobId: job.id, status: 'failed', errorKind: null, exitCode: null, errorMessage: message, startTime: run.startTime, endTime: now,
-        ...NO_RUN_STATS, durationSeconds: 0, snapshotId: null,
-        resticOutput: '', resticErrors: '', errorItems: [], errorCount: 0, warnings: [], unreadablePaths: [], hooks: [],
-        attempts: 0, resticVersion: 'none', args: [],
-      };
-    }
+    if (!restic) return this.notStarted(job, run.startTime, this.opts.resticError() ?? 'restic is not available', null);
+    const previousFiles = await this.opts.previousFiles?.(job.id).catch(() => null) ?? null;
     return runBackup({
+      previousFiles, verifySnapshotTag: this.opts.verifySnapshotTag ?? false,
       job, restic, dataDir: this.opts.dataDir, signal: run.abort.signal, clock: this.opts.clock, logger: this.opts.logger,
       activeRepositories: this.opts.activeRepositories, cancelGraceSeconds: this.opts.cancelGraceSeconds ?? 30,
+      ...this.opts.timeouts?.(),
       onProgress: (p) => {
         run.progress = toRunProgress(p);
         this.opts.events.emit('run.progress', { runId: run.runId, jobId: job.id, progress: run.progress });
       },
     });
+  }
+
+  /** The result of a run that never started restic. */
+  private notStarted(job: JobConfig, startTime: string, message: string, kind: BackupResult['errorKind']): BackupResult {
+    const now = new Date(this.opts.clock.now()).toISOString();
+    return {
+      jobId: job.id, status: kind === 'already_running' ? 'cancelled' : 'failed', errorKind: kind, exitCode: null, errorMessage: message, startTime, endTime: now,
+      ...NO_RUN_STATS, durationSeconds: 0, snapshotId: null,
+      resticOutput: '', resticErrors: '', errorItems: [], errorCount: 0, warnings: [], unreadablePaths: [], hooks: [],
+      attempts: 0, resticVersion: 'none', args: [],
+    };
   }
 
   /** What runs now (copies). */

@@ -14,6 +14,8 @@ export interface RunStartRecord {
   startTime: Date;
   triggeredBy: TriggeredBy;
   metadata: Record<string, unknown>;
+  /** Who runs it (C33); written to runs.owner_*. */
+  owner?: { host: string; pid: number; startedAt: string };
 }
 
 export interface RunFinishRecord {

@@ -43,6 +43,8 @@ forEachDatabase('config-apply', (getDb) => {
     repoId = (await addRepository(db, { name: 'nas', url: '/srv/restic', password: PASSWORD, env: { AWS_SECRET_ACCESS_KEY: 'aws-sekret' } })).id;
     await setSetting(db, { deviceId: null, key: 'repository_password', value: PASSWORD });
     await setSetting(db, { deviceId: DEV, key: 'repository_password', value: `${PASSWORD}-device` });
+    // These tests write hooks and restic_args: the admin allows it (refusal is tested in test/api/real-agent.test.ts, C36).
+    await setSetting(db, { deviceId: null, key: 'allow_local_command_changes', value: 'true' });
     foreignJob = (await addJob(db, { deviceId: OTHER, name: 'Foreign', sourcePaths: ['/b'] })).id;
     await addSchedule(db, { jobId: foreignJob, type: 'interval', intervalSeconds: 3600 });
   });

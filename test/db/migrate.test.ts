@@ -28,7 +28,7 @@ forEachDatabase('migrations', (getDb) => {
   it('apply every migration to an empty database, then nothing the second time', async () => {
     const db = getDb();
     await resetSchema(db);
-    expect(ALL).toEqual(['001_initial_schema', '002_initial_data', '003_views', '004_config_change_marker', '007_heartbeat_without_triggers']);
+    expect(ALL).toEqual(['001_initial_schema', '002_initial_data', '003_views', '004_config_change_marker', '005_run_owner', '006_device_roles', '007_heartbeat_without_triggers']);
     expect((await migrate(db)).applied).toEqual(ALL);
     const second = await migrate(db);
     expect(second.applied).toEqual([]);
@@ -58,7 +58,7 @@ forEachDatabase('migrations', (getDb) => {
     const s = Object.fromEntries(rows.map((r) => [r.key, r.value]));
     expect(s).toMatchObject({ sync_interval_seconds: '300', max_concurrent_backups: '1', run_retention_days: '90', repository_url: '',
       repository_password: '', repository_cache_dir: '', missed_run_grace_seconds: '300', retry_delay_seconds: '600',
-      retry_max_attempts: '3', heartbeat_interval_seconds: '60' });
+      retry_max_attempts: '3', heartbeat_interval_seconds: '60', stall_timeout_seconds: '1800', backup_timeout_seconds: '0' });
   });
 
   it('a second global value for the same key is refused; one per device is allowed once', async () => {
@@ -113,7 +113,7 @@ describe('migrations [postgres, separate pools]', () => {
       expect(applied.sort()).toEqual(ALL);
       expect(results.filter((r) => r.applied.length > 0)).toHaveLength(1);
       const { rows } = await dbs[0]!.query<{ n: string }>('SELECT count(*) AS n FROM settings WHERE device_id IS NULL');
-      expect(Number(rows[0]!.n)).toBe(10);
+      expect(Number(rows[0]!.n)).toBe(12);
     } finally {
       await Promise.all(dbs.map((db) => db.close()));
       await tmp.drop();

@@ -14,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addJob, addRepository, addSchedule, migrate, openPostgres, upsertDevice, type Database } from '../../src/db/index.js';
 import { ProcessGroup, api, freePort, waitFor, writeAgentConfig, type AgentProcess } from '../helpers/agent-process.js';
 import { createTempPgDatabase } from '../helpers/databases.js';
+import { deviceLoginUrl, dropDeviceRoles } from '../helpers/device-role.js';
 import { initRepo, locks, resticPidsFor, runsOf, snapshots, writeFiles, type TestRepo } from './harness.js';
 
 const DEVICE = 'e2e-scheduler-dev';
@@ -37,7 +38,10 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 beforeAll(async () => {
   root = fs.mkdtempSync(path.join(os.tmpdir(), 'rbackup2-e2e-sched-'));
   const tmp = await createTempPgDatabase();
-  dropDb = () => tmp.drop();
+  dropDb = async () => {
+    await tmp.drop();
+    await dropDeviceRoles(tmp.name);
+  };
   db = await openPostgres({ connectionString: tmp.url, connectAttempts: 1 });
   await migrate(db);
   await upsertDevice(db, { id: DEVICE });
@@ -57,7 +61,10 @@ beforeAll(async () => {
   intervalJob = ij.id;
   slowJob = (await addJob(db, { deviceId: DEVICE, name: 'slow-job', sourcePaths: [srcB], repositoryId: slow.id, resticArgs: ['--limit-upload', '1'] })).id;
   port = await freePort();
-  config = writeAgentConfig({ dir: root, deviceId: DEVICE, port, databaseUrl: tmp.url, dataDir: path.join(root, 'data'), shutdownTimeoutSeconds: 1 });
+  // The agent runs as its device's own role (issue 15: row-level security), made by `rbackup2 device login`.
+  const deviceUrl = await deviceLoginUrl(procs, path.join(root, 'admin'), tmp.url, DEVICE);
+  expect(new URL(deviceUrl).username).not.toBe('postgres');
+  config = writeAgentConfig({ dir: root, deviceId: DEVICE, port, databaseUrl: deviceUrl, dataDir: path.join(root, 'data'), shutdownTimeoutSeconds: 1 });
   agent = await procs.startAgentReady(config, port);
 }, 180_000);
 

@@ -13,7 +13,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import { migrate, openPostgres } from '../../src/db/index.js';
-import { ProcessGroup, api, freePort, waitFor, type AgentProcess } from '../helpers/agent-process.js';
+import { ProcessGroup, TEST_API_TOKEN, api, freePort, waitFor, type AgentProcess } from '../helpers/agent-process.js';
 
 const run = promisify(execFile);
 export const RESTIC = '/usr/bin/restic';
@@ -129,6 +129,7 @@ export class Scenario {
       `  log_level: ${JSON.stringify(c.logLevel ?? 'info')}`,
       `  restic_binary: ${JSON.stringify(c.resticBinary ?? RESTIC)}`,
       `  shutdown_timeout_seconds: ${c.shutdownTimeoutSeconds ?? 60}`,
+      `  api_token: ${JSON.stringify(TEST_API_TOKEN)}`, // api() sends it (issue 15: every route needs a login)
       ...(c.pushgateway ? ['metrics:', '  enabled: true', `  prometheus_pushgateway: ${JSON.stringify(c.pushgateway)}`, '  push_interval_seconds: 5', '  push_timeout_seconds: 2'] : []),
     ];
     fs.writeFileSync(this.configPath, `${lines.join('\n')}\n`);

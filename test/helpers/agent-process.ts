@@ -53,7 +53,12 @@ export interface AgentConfigInput {
   resticBinary?: string;
   shutdownTimeoutSeconds?: number;
   logLevel?: string;
+  /** client.api_token (default TEST_API_TOKEN); null = none, the agent uses <data_dir>/api-token. */
+  apiToken?: string | null;
 }
+
+/** The client.api_token writeAgentConfig puts in every config (unless apiToken: null). */
+export const TEST_API_TOKEN = 'e2e-test-token-0123456789abcdef';
 
 /** Write `<dir>/config.yaml` for a spawned agent; returns its path. */
 export function writeAgentConfig(c: AgentConfigInput): string {
@@ -66,6 +71,8 @@ export function writeAgentConfig(c: AgentConfigInput): string {
     `  log_level: ${JSON.stringify(c.logLevel ?? 'info')}`,
     `  restic_binary: ${JSON.stringify(c.resticBinary ?? '/usr/bin/restic')}`,
     `  shutdown_timeout_seconds: ${c.shutdownTimeoutSeconds ?? 30}`,
+    // client.api_token wins over <data_dir>/api-token (issue 15); api() below sends it.
+    ...(c.apiToken === null ? [] : [`  api_token: ${JSON.stringify(c.apiToken ?? TEST_API_TOKEN)}`]),
   ];
   const file = path.join(c.dir, 'config.yaml');
   fs.writeFileSync(file, `${lines.join('\n')}\n`);
@@ -216,9 +223,10 @@ export class ProcessGroup {
 
 /** API call to a spawned agent: JSON in and out (POST always sends Content-Type: application/json). */
 export async function api(port: number, method: 'GET' | 'POST', p: string, body?: unknown): Promise<{ status: number; json: any }> { // eslint-disable-line @typescript-eslint/no-explicit-any
+  const auth = { authorization: `Bearer ${TEST_API_TOKEN}` };
   const res = await fetch(`http://127.0.0.1:${port}${p}`, {
     method, signal: AbortSignal.timeout(15_000),
-    ...(method === 'POST' ? { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body ?? {}) } : {}),
+    ...(method === 'POST' ? { headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify(body ?? {}) } : { headers: auth }),
   });
   const text = await res.text();
   let json: unknown = null;

@@ -17,6 +17,7 @@ import { startAgent, type Agent } from '../../src/app.js';
 import { parseLocalConfig } from '../../src/config/local-config.js';
 import { addJob, addRepository, migrate, openPostgres, setSetting, upsertDevice, type Database } from '../../src/db/index.js';
 import { createTempPgDatabase } from '../helpers/databases.js';
+import { authHeader } from '../helpers/agent-auth.js';
 import { parseExposition, type Sample } from '../metrics/exposition.js';
 import { startPushgateway, type RunningGateway } from '../metrics/pushgateway-process.js';
 import { waitFor } from '../helpers/wait.js';
@@ -35,12 +36,14 @@ describe('metrics and heartbeat on the real agent', () => {
   let broken = '';
   let goodFiles = 0;
   const logs: string[] = [];
+  let localConfig: ReturnType<typeof parseLocalConfig>;
+  let sink: Writable;
 
   /** Trigger a job over the API and wait for its run to finish; returns the run row and the wall time (ms). */
   const runJob = async (jobId: string) => {
     const before = (await admin.query<{ n: number }>('SELECT count(*)::int AS n FROM runs WHERE job_id = $1', [jobId])).rows[0]?.n ?? 0;
     const t0 = performance.now();
-    const res = await fetch(`http://127.0.0.1:${port}/jobs/${jobId}/run`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+    const res = await fetch(`http://127.0.0.1:${port}/jobs/${jobId}/run`, { method: 'POST', headers: { ...authHeader(path.join(tmp, 'data')), 'content-type': 'application/json' }, body: '{}' });
     expect(res.status).toBe(202);
     const row = await waitFor('condition', async () => (await admin.query<{ status: string; duration_seconds: number; end_time: Date }>(
       "SELECT status, duration_seconds, end_time FROM runs WHERE job_id = $1 AND status <> 'running' ORDER BY id OFFSET $2", [jobId, before])).rows[0]);
@@ -72,9 +75,9 @@ describe('metrics and heartbeat on the real agent', () => {
       `client:\n  http_bind: "127.0.0.1:0"\n  data_dir: "${path.join(tmp, 'data')}"\n  log_file: "${path.join(tmp, 'data', 'agent.log')}"\n  shutdown_timeout_seconds: 5`,
       `metrics:\n  enabled: true\n  prometheus_pushgateway: "${gateway.url}"\n  push_interval_seconds: 5\n  push_timeout_seconds: 10`,
     ].join('\n');
-    const local = parseLocalConfig(yaml, path.join(tmp, 'config.yaml'), {});
-    const sink = new Writable({ write(chunk, _enc, cb) { if (logs.length < 20_000) logs.push(String(chunk)); cb(); } });
-    agent = await startAgent({ local, logger: pino({ level: 'debug' }, sink) });
+    localConfig = parseLocalConfig(yaml, path.join(tmp, 'config.yaml'), {});
+    sink = new Writable({ write(chunk, _enc, cb) { if (logs.length < 20_000) logs.push(String(chunk)); cb(); } });
+    agent = await startAgent({ local: localConfig, logger: pino({ level: 'debug' }, sink) });
     port = Number(new URL(agent.url ?? '').port);
   }, 120_000);
 
@@ -115,9 +118,22 @@ describe('metrics and heartbeat on the real agent', () => {
     expect(pick(all, 'backup_duration_seconds_count', broken)?.value).toBe(1);
     expect(Math.abs((pick(all, 'backup_duration_seconds_sum', good)?.value ?? -1) - ok.row.duration_seconds)).toBeLessThan(0.01);
     // The agent's own /metrics says the same.
-    const local = parseExposition(await (await fetch(`http://127.0.0.1:${port}/metrics`)).text()).samples;
+    const local = parseExposition(await (await fetch(`http://127.0.0.1:${port}/metrics`, { headers: authHeader(path.join(tmp, 'data')) })).text()).samples;
     expect(pick(local, 'backup_files_total', good)?.value).toBe(goodFiles);
   });
+
+  it('C32 after an agent restart the first push already carries backup_last_success_timestamp and backup_files_total from the runs table', async () => {
+    const pushTime = async () => (await series()).find((x) => x.name === 'push_time_seconds')?.value ?? 0;
+    const lastRow = (await admin.query<{ end_time: Date }>("SELECT end_time FROM runs WHERE job_id = $1 AND status = 'success' ORDER BY id DESC LIMIT 1", [good])).rows[0];
+    await agent.stop('C32 restart');
+    const before = await pushTime();
+    agent = await startAgent({ local: localConfig, logger: pino({ level: 'debug' }, sink) });
+    port = Number(new URL(agent.url ?? '').port);
+    const first = await waitFor('the first push of the new agent', async () => ((await pushTime()) > before ? series() : null), 30_000, 50);
+    const ts = first.find((x) => x.name === 'backup_last_success_timestamp' && x.labels.job_id === good);
+    expect(Math.abs((ts?.value ?? 0) - (lastRow?.end_time.getTime() ?? 0) / 1000)).toBeLessThan(2);
+    expect(first.find((x) => x.name === 'backup_files_total' && x.labels.job_id === good)?.value).toBe(goodFiles);
+  }, 60_000);
 
   it('C16 with the gateway stopped, and with a listener that never answers, backups succeed in the same time; the outage is logged once', async () => {
     const gwPort = gateway.port;

@@ -19,6 +19,7 @@ import { addJob, addRepository, addSchedule, migrate, openPostgres, setSetting, 
 import { pruneRunHistory } from '../../src/runs/retention.js';
 import { createTempPgDatabase } from '../helpers/databases.js';
 import { waitFor } from '../helpers/wait.js';
+import { authHeader } from '../helpers/agent-auth.js';
 
 const repoRoot = path.resolve(import.meta.dirname, '../..');
 const DEVICE = 'roles-test-device';
@@ -107,12 +108,12 @@ describe('database roles from doc/roles.sql and doc/grants.sql', () => {
     await addSchedule(admin, { jobId: job.id, type: 'cron', cronExpression: '0 3 1 1 *', catchUp: false });
     const port = Number(new URL(agent.url ?? '').port);
     await waitFor('condition', async () => {
-      const s = await (await fetch(`http://127.0.0.1:${port}/status`)).json() as { jobs: { id: string }[] };
+      const s = await (await fetch(`http://127.0.0.1:${port}/status`, { headers: authHeader(path.join(tmp, 'data')) })).json() as { jobs: { id: string }[] };
       return s.jobs.some((j) => j.id === job.id);
     });
 
     // A backup, recorded by backup_client (INSERT + UPDATE runs, UPDATE schedules.last_run_at).
-    const res = await fetch(`http://127.0.0.1:${port}/jobs/${job.id}/run`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+    const res = await fetch(`http://127.0.0.1:${port}/jobs/${job.id}/run`, { method: 'POST', headers: { ...authHeader(path.join(tmp, 'data')), 'content-type': 'application/json' }, body: '{}' });
     expect(res.status).toBe(202);
     const run = await waitFor('condition', async () => (await admin.query<{ status: string; snapshot_id: string }>("SELECT status, snapshot_id FROM runs WHERE job_id = $1 AND status <> 'running'", [job.id])).rows[0]);
     expect(run.status).toBe('success');

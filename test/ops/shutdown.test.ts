@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addJob, addRepository, migrate, openPostgres, upsertDevice, type Database } from '../../src/db/index.js';
 import { createTempPgDatabase } from '../helpers/databases.js';
 import { freePort, waitFor } from '../helpers/wait.js';
+import { authHeader } from '../helpers/agent-auth.js';
 
 const repoRoot = path.resolve(import.meta.dirname, '../..');
 const PASSWORD = 'shutdown test';
@@ -48,7 +49,7 @@ describe('C07 graceful shutdown of `rbackup2 run`', () => {
 
   /** Trigger the slow job and wait until restic is busy (the run row exists, plus a moment). */
   const startSlowRun = async (port: number): Promise<number> => {
-    const res = await fetch(`http://127.0.0.1:${port}/jobs/${jobId}/run`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+    const res = await fetch(`http://127.0.0.1:${port}/jobs/${jobId}/run`, { method: 'POST', headers: { ...authHeader(path.join(tmp, `data-${port}`)), 'content-type': 'application/json' }, body: '{}' });
     expect(res.status).toBe(202);
     const id = await waitFor('condition', async () => (await admin.query<{ id: number }>("SELECT id FROM runs WHERE job_id = $1 AND status = 'running'", [jobId])).rows[0]?.id);
     await new Promise((r) => setTimeout(r, 1000));

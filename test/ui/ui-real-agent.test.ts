@@ -21,10 +21,13 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startAgent, type Agent } from '../../src/app.js';
 import { parseLocalConfig } from '../../src/config/local-config.js';
-import { addJob, addRepository, addSchedule, migrate, openDatabase, upsertDevice } from '../../src/db/index.js';
+import { addJob, addRepository, addSchedule, migrate, openDatabase, setSetting, upsertDevice } from '../../src/db/index.js';
+import { hashPassword } from '../../src/api/auth/password-hash.js';
+import { expectedConsoleError, loginThroughUi } from './login.js';
 import { createTempPgDatabase } from '../helpers/databases.js';
 
 const repoRoot = path.resolve(import.meta.dirname, '../..');
+const UI_PASSWORD = 'heslo k UI 2024';
 const artifacts = path.join(repoRoot, 'test-artifacts');
 const PASSWORD = 'ui real agent pw';
 const DEVICE = 'ui-real-agent';
@@ -77,6 +80,8 @@ beforeAll(async () => {
   try {
     await migrate(seed);
     await upsertDevice(seed, { id: DEVICE, name: 'UI workstation' });
+    // The admin sets the fleet's UI password (rbackup2 ui-password stores the same scrypt hash).
+    await setSetting(seed, { deviceId: null, key: 'ui_password_hash', value: await hashPassword(UI_PASSWORD) });
     const repo = await addRepository(seed, { name: 'temp repo', url: repoDir, password: PASSWORD });
     photosJob = (await addJob(seed, { deviceId: DEVICE, name: 'Photos', sourcePaths: [photos], repositoryId: repo.id, resticArgs: ['--limit-upload', '16384'] })).id;
     photosSchedule = (await addSchedule(seed, { jobId: photosJob, type: 'cron', cronExpression: '0 3 * * *', timezone: 'Europe/Prague', catchUp: false })).id;
@@ -92,8 +97,9 @@ beforeAll(async () => {
   });
   page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
   page.on('pageerror', (e) => pageErrors.push(String(e)));
-  page.on('console', (m) => { if (m.type() === 'error') pageErrors.push(m.text()); });
+  page.on('console', (m) => { if (m.type() === 'error' && !expectedConsoleError(m.text())) pageErrors.push(m.text()); });
   await page.goto(agent.url ?? '');
+  await loginThroughUi(page, UI_PASSWORD);
 }, 180_000);
 
 afterAll(async () => {
@@ -151,6 +157,9 @@ describe('web UI on the real agent (PostgreSQL, restic 0.14)', () => {
     const cron = page.getByTestId('cron-input');
     expect(await cron.count()).toBe(1);
     expect(await cron.inputValue()).toBe('0 3 * * *');
+    // restic_args are admin-only (C36): shown read-only with the reason, not editable
+    expect(await page.getByTestId('admin-restic-args').textContent()).toBe('--limit-upload 16384');
+    expect(await page.getByTestId('admin-only').textContent()).toContain('allow_local_command_changes');
     await cron.fill('45 21 * * 1-5');
     await expect.poll(() => page.getByTestId('cron-preview').locator('li:not(.sr-only)').count()).toBe(5);
     await page.screenshot({ path: path.join(artifacts, 'ui-real-editor.png') });

@@ -1,10 +1,11 @@
 /** `rbackup2 job add|list|remove`: manage `backup_jobs` (and a first schedule) without SQL. */
+import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
-import { addJob, addSchedule, getRepository, listJobs, listSchedules, removeJob, resolveJob, upsertDevice, getEffectiveSettings, type Queryable } from '../../db/index.js';
+import { jobValueProblems } from '../../config/input-check.js';
+import type { Queryable } from '../../db/index.js';
 import { AppError } from '../../errors.js';
-import { validateCron } from '../../scheduler/next-run.js';
 import { formatTable } from '../output.js';
-import { collect, loadConfig, positiveInt, withDatabase, type GlobalOptions } from '../context.js';
+import { collect, deviceFor, loadAdminConfig, positiveInt, withDatabase, type DbApi, type GlobalOptions } from '../context.js';
 import { describeScheduleShort, scheduleFromView } from './schedule-text.js';
 import { agentRequest, directOrViaAgent } from '../agent-client.js';
 import type { ConfigView } from '../../api/agent-port.js';
@@ -23,9 +24,9 @@ interface JobAddOptions {
   catchUp: boolean;
 }
 
-async function repositoryId(db: Queryable, ref: string | undefined): Promise<string | null> {
+async function repositoryId(q: DbApi, db: Queryable, ref: string | undefined): Promise<string | null> {
   if (!ref) return null;
-  const repo = await getRepository(db, ref);
+  const repo = await q.getRepository(db, ref);
   if (!repo) throw new AppError('NOT_FOUND', `repository "${ref}" not found (see rbackup2 repo list)`);
   return repo.id;
 }
@@ -50,24 +51,33 @@ export function registerJobCommands(program: Command): void {
     .action(async (name: string, o: JobAddOptions) => {
       if (o.interval && o.cron) throw new AppError('INVALID_INPUT', 'job add: give --interval or --cron, not both');
       if (o.cron) {
+        const { validateCron } = await import('../../scheduler/next-run.js');
         const problem = validateCron(o.cron, o.timezone ?? Intl.DateTimeFormat().resolvedOptions().timeZone);
         if (problem) throw new AppError('INVALID_INPUT', `--cron "${o.cron}": ${problem}`);
       }
-      const local = loadConfig(globals());
-      const deviceId = o.device ?? local.device.id;
-      const created = await withDatabase(local, (db) => db.transaction(async (tx) => {
-        if (!o.device) await upsertDevice(tx, { id: deviceId, name: local.device.name });
-        const j = await addJob(tx, {
+      const problems = jobValueProblems({ sourcePaths: o.path, excludePatterns: o.exclude, resticArgs: o.resticArg });
+      if (problems.length > 0) throw new AppError('INVALID_INPUT', `job add ${name}: ${problems.join('; ')}`);
+      const local = await loadAdminConfig(globals());
+      const deviceId = deviceFor(local, o.device, 'job add');
+      for (const p of o.path) {
+        if (!existsSync(p)) console.error(`warning: --path ${p} does not exist on this machine (fine if it is a path on device ${deviceId})`);
+      }
+      const created = await withDatabase(local, (db, q) => db.transaction(async (tx) => {
+        if (!o.device) await q.upsertDevice(tx, { id: deviceId, name: local.device.name });
+        else if (!(await q.getDevice(tx, deviceId))) {
+          throw new AppError('NOT_FOUND', `device "${deviceId}" not found (see rbackup2 device list; add it with rbackup2 device add ${deviceId})`);
+        }
+        const j = await q.addJob(tx, {
           deviceId, name, description: o.description ?? null, sourcePaths: o.path, excludePatterns: o.exclude ?? [],
-          tags: o.tag ?? [], resticArgs: o.resticArg ?? [], repositoryId: await repositoryId(tx, o.repo),
+          tags: o.tag ?? [], resticArgs: o.resticArg ?? [], repositoryId: await repositoryId(q, tx, o.repo),
         });
         if (o.interval || o.cron) {
-          await addSchedule(tx, {
+          await q.addSchedule(tx, {
             jobId: j.id, type: o.cron ? 'cron' : 'interval', cronExpression: o.cron ?? null,
             intervalSeconds: o.interval ?? null, timezone: o.timezone ?? null, catchUp: o.catchUp,
           });
         }
-        const settings = await getEffectiveSettings(tx, deviceId);
+        const settings = await q.getEffectiveSettings(tx, deviceId);
         return { job: j, noRepository: !j.repositoryId && !settings.repository_url };
       }));
       console.log(`job ${created.job.name} added: ${created.job.id}`);
@@ -80,10 +90,12 @@ export function registerJobCommands(program: Command): void {
     .option('--device <id>', 'device (default: device.id of the config)')
     .option('--all-devices', 'jobs of every device')
     .action(async (o: { device?: string; allDevices?: boolean }) => {
-      const local = loadConfig(globals());
-      const rows = await directOrViaAgent(local, () => withDatabase(local, async (db) => {
-        const jobs = await listJobs(db, o.allDevices ? {} : { deviceId: o.device ?? local.device.id });
-        const schedules = await listSchedules(db);
+      const local = await loadAdminConfig(globals());
+      // No device in the config and none asked for: an admin's view, every device.
+      const deviceId = o.allDevices ? null : o.device ?? local.device.id;
+      const rows = await directOrViaAgent(local, () => withDatabase(local, async (db, q) => {
+        const jobs = await q.listJobs(db, deviceId === null ? {} : { deviceId });
+        const schedules = await q.listSchedules(db);
         return jobs.map((j) => ({
           id: j.id, device: j.deviceId, name: j.name, enabled: j.enabled, paths: j.sourcePaths,
           schedules: schedules.filter((s) => s.jobId === j.id).map(describeScheduleShort).join('; ') || 'none',
@@ -99,15 +111,16 @@ export function registerJobCommands(program: Command): void {
         { key: 'id', header: 'ID' }, { key: 'device', header: 'DEVICE' }, { key: 'name', header: 'NAME' },
         { key: 'enabled', header: 'ENABLED' }, { key: 'schedules', header: 'SCHEDULES' }, { key: 'paths', header: 'PATHS' },
       ]));
+      if (deviceId !== null) console.error(`(jobs of device ${deviceId} only: --all-devices lists every device's, --device ID another's)`);
     });
 
   job.command('remove <name-or-id>').description('remove a job with its schedules and hooks (run history is kept)')
     .option('--device <id>', 'device of a job given by name (default: device.id of the config)')
     .action(async (ref: string, o: { device?: string }) => {
-      const local = loadConfig(globals());
-      const j = await withDatabase(local, async (db) => {
-        const found = await resolveJob(db, ref, o.device ?? local.device.id);
-        await removeJob(db, found.id);
+      const local = await loadAdminConfig(globals());
+      const j = await withDatabase(local, async (db, q) => {
+        const found = await q.resolveJob(db, ref, o.device ?? local.device.id ?? undefined);
+        await q.removeJob(db, found.id);
         return found;
       });
       console.log(`job ${j.name} (${j.id}) removed`);

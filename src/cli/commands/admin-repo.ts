@@ -1,9 +1,9 @@
 /** `rbackup2 repo add|list|remove`: manage restic `repositories` rows without SQL. */
 import type { Command } from 'commander';
-import { addRepository, listRepositories, removeRepository } from '../../db/index.js';
 import { AppError } from '../../errors.js';
+import { repositoryValueProblems } from '../../config/input-check.js';
 import { formatTable } from '../output.js';
-import { loadConfig, withDatabase, type GlobalOptions } from '../context.js';
+import { loadAdminConfig, withDatabase, type GlobalOptions } from '../context.js';
 import { readSecretFromStdin } from '../read-secret.js';
 
 interface RepoAddOptions {
@@ -28,21 +28,23 @@ export function registerRepoCommands(program: Command): void {
     .action(async (name: string, o: RepoAddOptions) => {
       const sources = [o.passwordFile, o.passwordCommand, o.passwordStdin].filter(Boolean).length;
       if (sources !== 1) throw new AppError('INVALID_INPUT', 'repo add: give exactly one of --password-file, --password-command, --password-stdin');
+      const problems = repositoryValueProblems({ url: o.url, passwordFile: o.passwordFile, cacheDir: o.cacheDir });
+      if (problems.length > 0) throw new AppError('INVALID_INPUT', `repo add ${name}: ${problems.join('; ')}`);
       const password = o.passwordStdin ? await readSecretFromStdin('repository password') : null;
-      const r = await withDatabase(loadConfig(globals()), (db) =>
-        addRepository(db, { name, url: o.url, password, passwordFile: o.passwordFile ?? null, passwordCommand: o.passwordCommand ?? null, cacheDir: o.cacheDir ?? null }));
+      const r = await withDatabase(await loadAdminConfig(globals()), (db, q) =>
+        q.addRepository(db, { name, url: o.url, password, passwordFile: o.passwordFile ?? null, passwordCommand: o.passwordCommand ?? null, cacheDir: o.cacheDir ?? null }));
       console.log(`repository ${r.name} (${r.id}) added`);
     });
 
   repo.command('list').description('list repositories (passwords are not shown)').action(async () => {
-    const rows = await withDatabase(loadConfig(globals()), (db) => listRepositories(db));
+    const rows = await withDatabase(await loadAdminConfig(globals()), (db, q) => q.listRepositories(db));
     console.log(formatTable(rows.map((r) => ({
       id: r.id, name: r.name, url: r.url, password: r.password ? 'stored' : r.passwordFile ? `file ${r.passwordFile}` : r.passwordCommand ? 'command' : 'none',
     })), [{ key: 'id', header: 'ID' }, { key: 'name', header: 'NAME' }, { key: 'url', header: 'URL' }, { key: 'password', header: 'PASSWORD' }]));
   });
 
   repo.command('remove <name-or-id>').description('remove a repository (refused while jobs use it)').action(async (ref: string) => {
-    const removed = await withDatabase(loadConfig(globals()), (db) => removeRepository(db, ref));
+    const removed = await withDatabase(await loadAdminConfig(globals()), (db, q) => q.removeRepository(db, ref));
     if (!removed) throw new AppError('NOT_FOUND', `repository "${ref}" not found`);
     console.log(`repository ${ref} removed`);
   });

@@ -1,10 +1,8 @@
 /** `rbackup2 schedule add|list|remove`: manage `schedules` rows of a job without SQL. */
 import type { Command } from 'commander';
-import { addSchedule, listSchedules, removeSchedule, resolveJob } from '../../db/index.js';
 import { AppError } from '../../errors.js';
-import { validateCron, nextRunTimes } from '../../scheduler/next-run.js';
 import { formatTable } from '../output.js';
-import { loadConfig, positiveInt, withDatabase, type GlobalOptions } from '../context.js';
+import { loadAdminConfig, positiveInt, withDatabase, type GlobalOptions } from '../context.js';
 
 const localZone = (): string => Intl.DateTimeFormat().resolvedOptions().timeZone;
 
@@ -22,14 +20,15 @@ export function registerScheduleCommands(program: Command): void {
     .action(async (jobRef: string, o: { cron?: string; interval?: number; timezone?: string; catchUp: boolean; device?: string }) => {
       if (!!o.cron === !!o.interval) throw new AppError('INVALID_INPUT', 'schedule add: give exactly one of --cron, --interval');
       const zone = o.timezone ?? localZone();
+      const { validateCron, nextRunTimes } = await import('../../scheduler/next-run.js');
       if (o.cron) {
         const problem = validateCron(o.cron, zone);
         if (problem) throw new AppError('INVALID_INPUT', `--cron "${o.cron}": ${problem}`);
       }
-      const local = loadConfig(globals());
-      const s = await withDatabase(local, async (db) => {
-        const job = await resolveJob(db, jobRef, o.device ?? local.device.id);
-        return addSchedule(db, { jobId: job.id, type: o.cron ? 'cron' : 'interval', cronExpression: o.cron ?? null, intervalSeconds: o.interval ?? null, timezone: o.timezone ?? null, catchUp: o.catchUp });
+      const local = await loadAdminConfig(globals());
+      const s = await withDatabase(local, async (db, q) => {
+        const job = await q.resolveJob(db, jobRef, o.device ?? local.device.id ?? undefined);
+        return q.addSchedule(db, { jobId: job.id, type: o.cron ? 'cron' : 'interval', cronExpression: o.cron ?? null, intervalSeconds: o.interval ?? null, timezone: o.timezone ?? null, catchUp: o.catchUp });
       });
       const next = nextRunTimes(s, new Date(), 3, { localZone: localZone() }).map((d) => d.toISOString());
       console.log(`schedule #${s.id} added; next runs: ${next.join(', ')}`);
@@ -38,10 +37,10 @@ export function registerScheduleCommands(program: Command): void {
   schedule.command('list [job]').description('list schedules (of one job, or all) with their next run')
     .option('--device <id>', 'device of a job given by name (default: device.id of the config)')
     .action(async (jobRef: string | undefined, o: { device?: string }) => {
-      const local = loadConfig(globals());
-      const rows = await withDatabase(local, async (db) => {
-        const jobId = jobRef ? (await resolveJob(db, jobRef, o.device ?? local.device.id)).id : undefined;
-        return listSchedules(db, jobId);
+      const local = await loadAdminConfig(globals());
+      const rows = await withDatabase(local, async (db, q) => {
+        const jobId = jobRef ? (await q.resolveJob(db, jobRef, o.device ?? local.device.id ?? undefined)).id : undefined;
+        return q.listSchedules(db, jobId);
       });
       console.log(formatTable(rows.map((s) => ({
         id: s.id, job: s.jobId, type: s.type, when: s.type === 'cron' ? s.cronExpression : `${s.intervalSeconds} s`,
@@ -56,7 +55,7 @@ export function registerScheduleCommands(program: Command): void {
   schedule.command('remove <id>').description('remove a schedule by its id').action(async (id: string) => {
     const n = Number(id);
     if (!Number.isInteger(n)) throw new AppError('INVALID_INPUT', `schedule id must be a number, got "${id}"`);
-    const removed = await withDatabase(loadConfig(globals()), (db) => removeSchedule(db, n));
+    const removed = await withDatabase(await loadAdminConfig(globals()), (db, q) => q.removeSchedule(db, n));
     if (!removed) throw new AppError('NOT_FOUND', `schedule #${id} not found`);
     console.log(`schedule #${id} removed`);
   });

@@ -4,10 +4,12 @@
  * token) are read from standard input, never from the command line, and never printed.
  */
 import type { Command } from 'commander';
-import { getEffectiveSettings, listSettings, removeSetting, setSetting, upsertDevice } from '../../db/index.js';
+import type { AdminLocalConfig } from '../../config/local-config.js';
 import { AppError } from '../../errors.js';
+import { settingValueProblem } from '../../config/device-config.js';
+import { repositorySettingProblem } from '../../config/input-check.js';
 import { formatTable } from '../output.js';
-import { loadConfig, withDatabase, type GlobalOptions } from '../context.js';
+import { deviceFor, loadAdminConfig, withDatabase, type GlobalOptions } from '../context.js';
 import { readSecretFromStdin } from '../read-secret.js';
 
 const SECRET_KEY = /password|secret|token/i;
@@ -21,16 +23,16 @@ interface ScopeOptions {
 export function registerSettingCommands(program: Command): void {
   const setting = program.command('setting').description('show and change settings (e.g. repository_url, max_concurrent_backups)');
   const globals = (): GlobalOptions => program.opts<GlobalOptions>();
-  const scope = (o: ScopeOptions, deviceId: string): string | null => (o.global ? null : o.device ?? deviceId);
+  const scope = (o: ScopeOptions, local: AdminLocalConfig, command: string): string | null => (o.global ? null : deviceFor(local, o.device, command));
 
   setting.command('list').description('the effective settings of this device (device values override global ones)')
     .option('--device <id>', 'device (default: device.id of the config)')
     .action(async (o: ScopeOptions) => {
-      const local = loadConfig(globals());
-      const deviceId = o.device ?? local.device.id;
-      const rows = await withDatabase(local, async (db) => {
-        const effective = await getEffectiveSettings(db, deviceId);
-        const own = new Set((await listSettings(db, deviceId)).filter((r) => r.deviceId === deviceId).map((r) => r.key));
+      const local = await loadAdminConfig(globals());
+      const deviceId = deviceFor(local, o.device, 'setting list');
+      const rows = await withDatabase(local, async (db, q) => {
+        const effective = await q.getEffectiveSettings(db, deviceId);
+        const own = new Set((await q.listSettings(db, deviceId)).filter((r) => r.deviceId === deviceId).map((r) => r.key));
         return Object.entries(effective).sort(([a], [b]) => a.localeCompare(b)).map(([key, value]) => ({
           key, value: SECRET_KEY.test(key) && value ? '(set)' : value, scope: own.has(key) ? `device ${deviceId}` : 'global',
         }));
@@ -49,11 +51,13 @@ export function registerSettingCommands(program: Command): void {
       }
       if ((value === undefined) === !o.stdin) throw new AppError('INVALID_INPUT', `setting set ${key}: give a value or --stdin (one of them)`);
       const v = o.stdin ? await readSecretFromStdin(key) : (value as string);
-      const local = loadConfig(globals());
-      const deviceId = scope(o, local.device.id);
-      await withDatabase(local, async (db) => {
-        if (deviceId === local.device.id) await upsertDevice(db, { id: deviceId, name: local.device.name });
-        await setSetting(db, { deviceId, key, value: v });
+      const problem = settingValueProblem(key, v) ?? repositorySettingProblem(key, v);
+      if (problem) throw new AppError('INVALID_INPUT', problem);
+      const local = await loadAdminConfig(globals());
+      const deviceId = scope(o, local, 'setting set');
+      await withDatabase(local, async (db, q) => {
+        if (deviceId !== null && deviceId === local.device.id) await q.upsertDevice(db, { id: deviceId, name: local.device.name });
+        await q.setSetting(db, { deviceId, key, value: v });
       });
       console.log(`${key} set ${deviceId ? `for device ${deviceId}` : 'globally'}`);
     });
@@ -62,9 +66,9 @@ export function registerSettingCommands(program: Command): void {
     .option('--global', 'remove the global value')
     .option('--device <id>', 'device (default: device.id of the config)')
     .action(async (key: string, o: ScopeOptions) => {
-      const local = loadConfig(globals());
-      const deviceId = scope(o, local.device.id);
-      const removed = await withDatabase(local, (db) => removeSetting(db, deviceId, key));
+      const local = await loadAdminConfig(globals());
+      const deviceId = scope(o, local, 'setting remove');
+      const removed = await withDatabase(local, (db, q) => q.removeSetting(db, deviceId, key));
       if (!removed) throw new AppError('NOT_FOUND', `setting ${key} has no ${deviceId ? `value for device ${deviceId}` : 'global value'}`);
       console.log(`${key} removed ${deviceId ? `for device ${deviceId}` : 'globally'}`);
     });

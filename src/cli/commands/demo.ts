@@ -1,41 +1,9 @@
 /**
- * `rbackup2 demo [--source PATH] [--interval SECONDS]`: the quick start. Creates (once) a local
- * restic repository under client.data_dir with a random password in a 0600 file, a repository row
- * and a job `demo` backing up PATH (default: this project's doc/ folder) on an interval, then runs
- * the agent in the foreground: the first backup starts at once.
+ * `rbackup2 demo [--source PATH] [--interval SECONDS]`: the quick start (README). The work is in
+ * demo-run.ts, loaded only when the command runs.
  */
 import type { Command } from 'commander';
-import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { systemClock } from '../../clock.js';
-import { addJob, addRepository, addSchedule, getRepository, listJobs, upsertDevice } from '../../db/index.js';
-import { AppError } from '../../errors.js';
-import { buildResticEnv } from '../../backup/environment.js';
-import { discoverRestic } from '../../backup/restic-version.js';
-import { runCaptured } from '../../backup/spawn.js';
-import { loadConfig, positiveInt, withDatabase, type GlobalOptions } from '../context.js';
-import { runAgentForeground } from './run.js';
-
-/** The project's doc/ folder: exists wherever rbackup2 is installed (src/ or dist/ beside it). */
-function defaultSource(): string {
-  return path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../doc');
-}
-
-async function ensureRepository(resticPath: string, dataDir: string): Promise<{ url: string; passwordFile: string }> {
-  const url = path.join(dataDir, 'demo-repo');
-  const passwordFile = `${url}.password`;
-  mkdirSync(dataDir, { recursive: true });
-  if (!existsSync(passwordFile)) writeFileSync(passwordFile, randomBytes(24).toString('base64url'), { mode: 0o600 });
-  if (!existsSync(path.join(url, 'config'))) {
-    const env = buildResticEnv({ repository: { id: null, name: 'demo', url, password: null, passwordFile, passwordCommand: null, cacheDir: null, env: {} }, dataDir, agentEnv: process.env });
-    const r = await runCaptured({ command: resticPath, args: ['init'], env, clock: systemClock, timeoutSeconds: 120 });
-    if (r.exitCode !== 0) throw new AppError('RESTIC_FAILED', `restic init ${url} failed: ${r.stderr.trim().split('\n').pop() ?? ''}`);
-    console.log(`created restic repository ${url} (password in ${passwordFile})`);
-  }
-  return { url, passwordFile };
-}
+import { loadConfig, positiveInt, type GlobalOptions } from '../context.js';
 
 /** Register `demo` on `program`. */
 export function registerDemoCommand(program: Command): void {
@@ -43,26 +11,7 @@ export function registerDemoCommand(program: Command): void {
     .option('--source <path>', 'folder to back up (default: this project\'s doc/ folder)')
     .option('--interval <seconds>', 'how often (default 300)', positiveInt('--interval'), 300)
     .action(async (o: { source?: string; interval: number }) => {
-      const local = loadConfig(program.opts<GlobalOptions>());
-      const source = path.resolve(o.source ?? defaultSource());
-      if (!existsSync(source)) throw new AppError('INVALID_INPUT', `--source ${source} does not exist`);
-      const restic = await discoverRestic(local.client.restic_binary);
-      const repo = await ensureRepository(restic.path, local.dataDir);
-      await withDatabase(local, async (db) => {
-        await upsertDevice(db, { id: local.device.id, name: local.device.name });
-        const existing = (await listJobs(db, { deviceId: local.device.id })).find((j) => j.name === 'demo');
-        if (existing) {
-          console.log(`demo job exists (${existing.id}); starting the agent`);
-          return;
-        }
-        await db.transaction(async (tx) => {
-          const row = (await getRepository(tx, 'demo')) ?? (await addRepository(tx, { name: 'demo', url: repo.url, passwordFile: repo.passwordFile }));
-          const job = await addJob(tx, { deviceId: local.device.id, name: 'demo', description: 'rbackup2 quick-start demo', sourcePaths: [source], repositoryId: row.id });
-          await addSchedule(tx, { jobId: job.id, type: 'interval', intervalSeconds: o.interval, catchUp: true });
-          console.log(`demo job ${job.id}: backs up ${source} every ${o.interval} s to ${repo.url}`);
-        });
-      });
-      console.log(`starting the agent: web UI at http://${local.client.http_bind}/ (Ctrl-C stops it)`);
-      await runAgentForeground(local);
+      const local = await loadConfig(program.opts<GlobalOptions>());
+      await (await import('./demo-run.js')).runDemo(local, o);
     });
 }

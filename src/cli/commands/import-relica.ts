@@ -11,10 +11,7 @@ import { access, constants } from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { AppError } from '../../errors.js';
-import {
-  applyImportPlan, formatPlan, loadRelicaState, planImport,
-  type ApplyCounts, type ApplyResult, type PasswordSource, type PlanOptions,
-} from '../../relica/index.js';
+import type { ApplyCounts, ApplyResult, PasswordSource, PlanOptions } from '../../relica/index.js';
 import { loadConfig, withDatabase, type GlobalOptions } from '../context.js';
 import { promptSecret } from '../read-secret.js';
 
@@ -82,6 +79,7 @@ function formatResult(r: ApplyResult): string {
 async function importRelica(program: Command, file: string, o: ImportOptions): Promise<void> {
   const notes: string[] = [];
   const password = await passwordSource(o, notes);
+  const { applyImportPlan, formatPlan, loadRelicaState, planImport } = await import('../../relica/index.js');
   const loaded = await loadRelicaState(file);
   const options: PlanOptions = {};
   if (o.repositoryUrl !== undefined) options.repositoryUrl = o.repositoryUrl;
@@ -93,7 +91,7 @@ async function importRelica(program: Command, file: string, o: ImportOptions): P
     process.stdout.write('\nDry run: nothing was written. Run the same command without --dry-run to import.\n');
     return;
   }
-  const local = loadConfig(program.opts<GlobalOptions>());
+  const local = await loadConfig(program.opts<GlobalOptions>());
   const result = await withDatabase(local, (db) => applyImportPlan(db, plan));
   process.stdout.write(formatResult(result));
   if (local.device.id.toLowerCase() !== plan.device.id) {

@@ -1,12 +1,12 @@
 /** `rbackup2 migrate`: apply pending database migrations and exit (CONTRACTS §1). */
 import type { Command } from 'commander';
-import { openDatabase, migrate } from '../../db/index.js';
-import { loadConfig, type GlobalOptions } from '../context.js';
+import { dbApi, loadAdminConfig, type GlobalOptions } from '../context.js';
 
 /** Register `migrate` on `program`. */
 export function registerMigrateCommand(program: Command): void {
   program.command('migrate').description('apply database migrations and exit').action(async () => {
-    const local = loadConfig(program.opts<GlobalOptions>());
+    const local = await loadAdminConfig(program.opts<GlobalOptions>());
+    const { openDatabase, migrate } = await dbApi();
     const db = await openDatabase({ database: local.database, dataDir: local.dataDir });
     try {
       const result = await migrate(db);

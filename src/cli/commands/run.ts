@@ -4,7 +4,6 @@
  * client.shutdown_timeout_seconds, then are cancelled); a second signal cancels them at once.
  */
 import type { Command } from 'commander';
-import { createLogger } from '../../logging.js';
 import { AppError } from '../../errors.js';
 import type { LocalConfig } from '../../config/local-config.js';
 import { loadConfig, type GlobalOptions } from '../context.js';
@@ -12,12 +11,13 @@ import { loadConfig, type GlobalOptions } from '../context.js';
 /** Register `run` on `program`. */
 export function registerRunCommand(program: Command): void {
   program.command('run').description('start the agent in the foreground (the default command)').action(async () => {
-  await runAgentForeground(loadConfig(program.opts<GlobalOptions>()));
+  await runAgentForeground(await loadConfig(program.opts<GlobalOptions>()));
   });
 }
 
 /** Start the agent and keep it running until a signal stops it (see the module doc). */
-export async function runAgentForeground(local: LocalConfig): Promise<void> {
+export async function runAgentForeground(local: LocalConfig, opts: { loginCode?: string } = {}): Promise<void> {
+  const { createLogger } = await import('../../logging.js');
   let log;
   try {
     log = await createLogger({ level: local.client.log_level, file: local.logFile, maxBytes: local.client.log_max_bytes, keepFiles: local.client.log_keep_files, stderr: true });
@@ -30,7 +30,7 @@ export async function runAgentForeground(local: LocalConfig): Promise<void> {
     // Loaded here, not at the top: one-shot commands (backup, job list) start faster without the
     // HTTP server, metrics and scheduler modules.
     const { startAgent } = await import('../../app.js');
-    agent = await startAgent({ local, logger });
+    agent = await startAgent({ local, logger, ...(opts.loginCode ? { loginCode: opts.loginCode } : {}) });
   } catch (err) {
     logger.error({ err: (err as Error).message }, 'agent could not start');
     await log.close();

@@ -1,6 +1,5 @@
 /** `rbackup2 runs [--job JOB] [--limit N]`: recent runs of this device, newest first. */
 import type { Command } from 'commander';
-import { listRuns, resolveJob } from '../../db/index.js';
 import { formatTable } from '../output.js';
 import { agentRequest, directOrViaAgent } from '../agent-client.js';
 import { runSummary } from '../../agent/run-views.js';
@@ -13,10 +12,10 @@ export function registerRunsCommand(program: Command): void {
     .option('--job <name-or-id>', 'only this job')
     .option('--limit <n>', 'how many (default 20)', positiveInt('--limit'), 20)
     .action(async (o: { job?: string; limit: number }) => {
-      const local = loadConfig(program.opts<GlobalOptions>());
-      const runs: RunSummary[] = await directOrViaAgent(local, () => withDatabase(local, async (db) => {
-        const jobId = o.job ? (await resolveJob(db, o.job, local.device.id)).id : undefined;
-        return (await listRuns(db, { deviceId: local.device.id, jobId, limit: o.limit })).map(runSummary);
+      const local = await loadConfig(program.opts<GlobalOptions>());
+      const runs: RunSummary[] = await directOrViaAgent(local, () => withDatabase(local, async (db, q) => {
+        const jobId = o.job ? (await q.resolveJob(db, o.job, local.device.id)).id : undefined;
+        return (await q.listRuns(db, { deviceId: local.device.id, jobId, limit: o.limit })).map(runSummary);
       }), async () => {
         const q = new URLSearchParams({ limit: String(Math.min(o.limit, 200)) });
         if (o.job) q.set('job_id', o.job);

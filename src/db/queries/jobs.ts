@@ -26,6 +26,8 @@ export interface Job {
   originName: string | null;
   originId: string | null;
   accountId: string | null;
+  /** The job's stable restic --host (C29); null until its first backup records it. */
+  resticHost: string | null;
 }
 
 /** Map a `backup_jobs` row. */
@@ -36,6 +38,7 @@ export function mapJob(r: Record<string, unknown>): Job {
     resticArgs: r.restic_args ?? [], repositoryId: toStr(r.repository_id), enabled: r.enabled === true,
     createdAt: toIso(r.created_at) ?? '', updatedAt: toIso(r.updated_at) ?? '', metadata: toObject(r.metadata),
     originName: toStr(r.origin_name), originId: toStr(r.origin_id), accountId: toStr(r.account_id),
+    resticHost: toStr(r.restic_host),
   };
 }
 
@@ -118,5 +121,14 @@ export async function removeJob(db: Queryable, id: string): Promise<boolean> {
 /** Enable or disable a job. False when it does not exist. */
 export async function setJobEnabled(db: Queryable, id: string, enabled: boolean): Promise<boolean> {
   const { rowCount } = await db.query('UPDATE backup_jobs SET enabled = $2 WHERE id = $1', [id, enabled]);
+  return rowCount > 0;
+}
+
+/**
+ * Record the restic --host a job's snapshots carry (C29), only while none is recorded: the first
+ * backup fixes it, an admin may change it later. Returns whether it was written.
+ */
+export async function recordResticHost(db: Queryable, jobId: string, host: string): Promise<boolean> {
+  const { rowCount } = await db.query('UPDATE backup_jobs SET restic_host = $2 WHERE id = $1 AND restic_host IS NULL', [jobId, host]);
   return rowCount > 0;
 }

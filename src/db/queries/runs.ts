@@ -57,14 +57,17 @@ export interface RunStartInput {
   metadata?: Record<string, unknown> | undefined;
   /** The agent's own UUID for this run: inserting the same one twice returns the first row's id. */
   clientRunId?: string | undefined;
+  /** Who runs it (C33): host, process id, process start time (ISO). */
+  owner?: { host: string; pid: number; startedAt: string } | undefined;
 }
 
 /** Insert a run with status `running`; returns its id. Idempotent per clientRunId. */
 export async function insertRunStarted(db: Queryable, r: RunStartInput): Promise<number> {
-  const params = [r.jobId, r.deviceId, r.startTime, r.triggeredBy, jsonParam(r.metadata ?? {}), r.clientRunId ?? null];
+  const params = [r.jobId, r.deviceId, r.startTime, r.triggeredBy, jsonParam(r.metadata ?? {}), r.clientRunId ?? null,
+    r.owner?.host ?? null, r.owner?.pid ?? null, r.owner?.startedAt ?? null];
   const { rows } = await db.query<{ id: unknown }>(
-    `INSERT INTO runs (job_id, device_id, start_time, status, triggered_by, metadata, client_run_id)
-     VALUES ($1, $2, $3, 'running', $4, $5::jsonb, $6::uuid)
+    `INSERT INTO runs (job_id, device_id, start_time, status, triggered_by, metadata, client_run_id, owner_host, owner_pid, owner_started_at)
+     VALUES ($1, $2, $3, 'running', $4, $5::jsonb, $6::uuid, $7, $8, $9::timestamptz)
      ON CONFLICT (client_run_id) DO NOTHING RETURNING id`,
     params,
   );
@@ -120,14 +123,22 @@ export async function getRun(db: Queryable, id: number): Promise<Run | null> {
 
 /**
  * At agent start: runs of this device still `running` (left by a crash or kill) become
- * `interrupted` with `message` and end_time = now(). Returns the rows as updated.
+ * `interrupted` with `message` and end_time = now(), but only those whose owner (C33) is gone by
+ * `ownerGone` (rows without an owner, written before migration 005, always). Returns the rows as
+ * updated.
  */
-export async function markInterruptedRuns(db: Queryable, deviceId: string, message: string): Promise<Run[]> {
+export async function markInterruptedRuns(db: Queryable, deviceId: string, message: string,
+  ownerGone: (owner: { host: string; pid: number; startedAt: string }) => boolean = () => true): Promise<Run[]> {
+  const { rows: running } = await db.query<{ id: unknown; owner_host: string | null; owner_pid: unknown; owner_started_at: unknown }>(
+    "SELECT id, owner_host, owner_pid, owner_started_at FROM runs WHERE device_id = $1 AND status = 'running'", [deviceId]);
+  const ids = running.filter((r) => r.owner_host === null || r.owner_pid === null
+    || ownerGone({ host: r.owner_host, pid: Number(r.owner_pid), startedAt: toIso(r.owner_started_at) ?? '' })).map((r) => Number(r.id));
+  if (ids.length === 0) return [];
   const { rows } = await db.query(
     `UPDATE runs SET status = 'interrupted', error_message = $2, end_time = now(),
        duration_seconds = EXTRACT(EPOCH FROM (now() - start_time))
-     WHERE device_id = $1 AND status = 'running' RETURNING *`,
-    [deviceId, message],
+     WHERE device_id = $1 AND status = 'running' AND id = ANY($3::bigint[]) RETURNING *`,
+    [deviceId, message, ids],
   );
   return rows.map(mapRun);
 }
@@ -142,4 +153,39 @@ export async function latestRunsOfDevice(db: Queryable, deviceId: string): Promi
 export async function deleteRunsBefore(db: Queryable, deviceId: string, before: Date): Promise<number> {
   const { rowCount } = await db.query("DELETE FROM runs WHERE device_id = $1 AND start_time < $2 AND status <> 'running'", [deviceId, before]);
   return rowCount;
+}
+
+/**
+ * total_files_processed of the job's last successful run (success or partial, not the C28 kind
+ * `empty_source`), or null when it has none.
+ */
+export async function lastSuccessFiles(db: Queryable, jobId: string): Promise<number | null> {
+  const { rows } = await db.query<{ n: unknown }>(
+    `SELECT total_files_processed AS n FROM runs WHERE job_id = $1 AND status IN ('success', 'partial')
+       AND coalesce(metadata->>'error_kind', '') <> 'empty_source' ORDER BY start_time DESC LIMIT 1`,
+    [jobId],
+  );
+  return rows[0] ? toNumber(rows[0].n) : null;
+}
+
+/** The last successful run of each job of a device (C32), as the metrics need it. */
+export interface LastSuccess { jobId: string; jobName: string; endTime: Date; totalFilesProcessed: number | null; dataAddedBytes: number | null }
+
+/**
+ * For each job of `deviceId`, its newest run with status success or partial (not the C28 kind
+ * `empty_source`) that has an end time.
+ */
+export async function lastSuccessPerJob(db: Queryable, deviceId: string): Promise<LastSuccess[]> {
+  const { rows } = await db.query<Record<string, unknown>>(
+    `SELECT DISTINCT ON (r.job_id) r.job_id, j.name, r.end_time, r.total_files_processed, r.data_added_bytes
+       FROM runs r JOIN backup_jobs j ON j.id = r.job_id
+      WHERE j.device_id = $1 AND r.status IN ('success', 'partial') AND r.end_time IS NOT NULL
+        AND coalesce(r.metadata->>'error_kind', '') <> 'empty_source'
+      ORDER BY r.job_id, r.end_time DESC`,
+    [deviceId],
+  );
+  return rows.map((r) => ({
+    jobId: String(r.job_id), jobName: String(r.name), endTime: new Date(toIso(r.end_time) ?? 0),
+    totalFilesProcessed: toNumber(r.total_files_processed), dataAddedBytes: toNumber(r.data_added_bytes),
+  }));
 }

@@ -1,7 +1,5 @@
-// Talks to the agent's API (doc/api.md). The API token, when the agent needs one, is asked for once
-// and kept in sessionStorage (this tab only); EventSource cannot send headers, so /events gets it
-// as ?token= (the only route that accepts that).
-const TOKEN_KEY = 'rbackup2.token';
+// Talks to the agent's API (doc/api.md). The browser is signed in by an HttpOnly session cookie
+// (POST /login); fetch and EventSource send it on their own, so no token is kept in script reach.
 
 /** An API error with the server's code and field list. */
 export class ApiError extends Error {
@@ -13,16 +11,8 @@ export class ApiError extends Error {
   }
 }
 
-export function getToken() {
-  return window.sessionStorage.getItem(TOKEN_KEY) ?? '';
-}
-
-export function setToken(token) {
-  window.sessionStorage.setItem(TOKEN_KEY, token);
-}
-
 let onUnauthorized = () => {};
-/** Called on a 401 (the app shows the token dialog). */
+/** Called on a 401 (the app shows the sign-in dialog). */
 export function setUnauthorizedHandler(fn) {
   onUnauthorized = fn;
 }
@@ -30,9 +20,7 @@ export function setUnauthorizedHandler(fn) {
 /** GET or POST JSON; throws ApiError for non-2xx answers. */
 export async function api(method, path, body) {
   const headers = { Accept: 'application/json' };
-  const token = getToken();
-  if (token) headers.Authorization = `Bearer ${token}`;
-  const init = { method, headers };
+  const init = { method, headers, credentials: 'same-origin' };
   if (method !== 'GET') {
     headers['Content-Type'] = 'application/json';
     init.body = JSON.stringify(body ?? {});
@@ -41,13 +29,12 @@ export async function api(method, path, body) {
   const text = await res.text();
   let json = null;
   try { json = text ? JSON.parse(text) : null; } catch { json = null; }
-  if (res.status === 401) onUnauthorized();
+  if (res.status === 401 && path !== '/login') onUnauthorized();
   if (!res.ok) throw new ApiError(res.status, json);
   return json;
 }
 
-/** The URL of the event stream (token in the query when one is set). */
+/** The URL of the event stream (the session cookie authenticates it). */
 export function eventsUrl() {
-  const token = getToken();
-  return token ? `/events?token=${encodeURIComponent(token)}` : '/events';
+  return '/events';
 }

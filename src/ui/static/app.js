@@ -1,6 +1,6 @@
 // rbackup2 web UI entry: loads /status and the history, listens to /events (SSE) for live
 // progress, refreshes every 30 s as a fallback, and wires the buttons and dialogs.
-import { api, eventsUrl, setToken, setUnauthorizedHandler } from './api.js';
+import { api, ApiError, eventsUrl, setUnauthorizedHandler } from './api.js';
 import { $, openDialog } from './dom.js';
 import { renderJobs, renderStatus } from './jobs.js';
 import { loadHistory, PAGE_SIZE } from './history.js';
@@ -81,19 +81,33 @@ function connect() {
   for (const name of ['run.started', 'run.finished', 'config.reloaded']) source.addEventListener(name, () => refresh());
 }
 
-function askToken() {
-  if ($('token-dialog').open) return;
-  openDialog($('token-dialog'));
+function askLogin() {
+  if ($('login-dialog').open) return;
+  state.source?.close();
+  openDialog($('login-dialog'));
 }
 
 function init() {
-  setUnauthorizedHandler(askToken);
-  $('token-form').addEventListener('submit', (ev) => {
+  setUnauthorizedHandler(askLogin);
+  // The sign-in dialog cannot be dismissed with Escape: nothing works without a login.
+  $('login-dialog').addEventListener('cancel', (ev) => ev.preventDefault());
+  $('login-form').addEventListener('submit', async (ev) => {
     ev.preventDefault();
-    setToken($('token-input').value.trim());
-    $('token-dialog').close();
+    $('login-error').textContent = '';
+    try {
+      await api('POST', '/login', { password: $('login-password').value });
+    } catch (e) {
+      $('login-error').textContent = e instanceof ApiError && e.status === 401 ? 'Sign-in failed.' : (e.message ?? String(e));
+      return;
+    }
+    $('login-password').value = '';
+    $('login-dialog').close();
     connect();
     refresh();
+  });
+  $('logout').addEventListener('click', async () => {
+    try { await api('POST', '/logout', {}); } catch (e) { showError(e); }
+    askLogin();
   });
   $('new-job').addEventListener('click', () => openEditor(null, refresh).catch(showError));
   $('history-job').addEventListener('change', (ev) => { state.history = { offset: 0, jobId: ev.target.value }; loadHistory(state.history).catch(showError); });

@@ -85,6 +85,21 @@ function showErrors(fields, fallback) {
   first?.closest('div, form')?.querySelector('input, textarea, select')?.focus();
 }
 
+/**
+ * Hooks and extra restic arguments make the agent's user run programs, so they are admin-only
+ * (issue 15): shown read-only with the reason, never sent back by the editor.
+ */
+function renderAdminOnly(job) {
+  const hooks = job?.hooks ?? [];
+  const args = job?.restic_args ?? [];
+  $('ed-admin').replaceChildren(
+    el('strong', {}, 'Set by the admin only'),
+    el('p', {}, 'Hooks and extra restic arguments run programs as the backup agent\'s user, so only the admin changes them (rbackup2 commands or the database), unless the admin allows local changes with the setting allow_local_command_changes.'),
+    el('div', {}, 'Hooks: ', hooks.length ? el('pre', { dataset: { testid: 'admin-hooks' } }, hooks.map((h) => `${h.timing}: ${h.command}`).join('\n')) : 'none'),
+    el('div', {}, 'restic arguments: ', args.length ? el('pre', { dataset: { testid: 'admin-restic-args' } }, args.join(' ')) : 'none'),
+  );
+}
+
 /** Opens the editor for `jobId` (null = new job); `onSaved` runs after a successful save. */
 export async function openEditor(jobId, onSaved) {
   const config = await api('GET', '/config');
@@ -96,6 +111,7 @@ export async function openEditor(jobId, onSaved) {
   $('ed-excludes').value = (job?.exclude_patterns ?? []).join('\n');
   $('ed-enabled').checked = job ? job.enabled !== false : true;
   $('ed-schedules').replaceChildren(...(job?.schedules ?? []).map((s) => scheduleRow(s, removed)));
+  renderAdminOnly(job);
   $('ed-add-schedule').onclick = () => $('ed-schedules').append(scheduleRow({}, removed));
   showErrors([]);
   $('editor-form').onsubmit = async (ev) => {
