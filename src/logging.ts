@@ -1,7 +1,9 @@
 /**
  * Structured logs (pino): JSON lines to the configured file, rotated by size with a bounded number
  * of old files kept (pino-roll; old files of earlier processes count too, so a year of restarts
- * cannot fill the disk), and to stderr. Known secret fields are redacted wherever they appear.
+ * cannot fill the disk), and to stderr: JSON lines there too, except on a terminal, where a person
+ * reads them (time, level, message, then the fields; pino-pretty). Known secret fields are
+ * redacted wherever they appear.
  */
 import path from 'node:path';
 import { mkdirSync } from 'node:fs';
@@ -24,6 +26,11 @@ export interface LoggerOptions {
   keepFiles: number;
   /** Also write to stderr (the agent in the foreground, a service's journal). */
   stderr: boolean;
+  /**
+   * Human-readable lines on stderr instead of JSON; default: when stderr is a terminal (a service's
+   * journal and a pipe keep JSON, which tools parse).
+   */
+  pretty?: boolean;
 }
 
 export interface LoggerHandle {
@@ -56,7 +63,7 @@ export async function createLogger(opts: LoggerOptions): Promise<LoggerHandle> {
     });
     streams.push({ level, stream: file });
   }
-  if (opts.stderr) streams.push({ level, stream: pino.destination({ fd: 2, sync: true }) });
+  if (opts.stderr) streams.push({ level, stream: await stderrStream(opts.pretty ?? process.stderr.isTTY === true) });
   if (streams.length === 0) return { logger: pino({ level: 'silent' }), close: async () => {} };
   const logger = pino({ level: opts.level, redact: { paths: REDACT_PATHS, censor: '[redacted]' }, base: { pid: process.pid } }, pino.multistream(streams));
   return {
@@ -72,6 +79,16 @@ export async function createLogger(opts: LoggerOptions): Promise<LoggerHandle> {
         file.end();
       }),
   };
+}
+
+/**
+ * The stderr stream: pino's own for JSON, or pino-pretty (loaded only then) in this thread, as a
+ * stream and not a transport, for the same reason as the file (no second V8 isolate).
+ */
+async function stderrStream(pretty: boolean): Promise<pino.DestinationStream> {
+  if (!pretty) return pino.destination({ fd: 2, sync: true });
+  const { default: pinoPretty } = await import('pino-pretty');
+  return pinoPretty({ destination: 2, sync: true, colorize: process.stderr.isTTY === true, translateTime: 'SYS:yyyy-mm-dd HH:MM:ss', ignore: 'pid,hostname' });
 }
 
 /** A logger that drops everything (tests, one-shot admin commands). */

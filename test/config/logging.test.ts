@@ -1,5 +1,7 @@
 import { describe, it, expect } from 'vitest';
-import { mkdtempSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
 import os from 'node:os';
 import path from 'node:path';
 import { createLogger, redactUrl } from '../../src/logging.js';
@@ -34,5 +36,36 @@ describe('logging', () => {
   it('redacts the password of a database URL', () => {
     expect(redactUrl('postgres://backup_client:s3cret@db.example.com:5432/backup_control?sslmode=require')).toBe('postgres://backup_client:***@db.example.com:5432/backup_control?sslmode=require');
     expect(redactUrl('postgres://db/x')).toBe('postgres://db/x');
+  });
+
+  // Issue 13: a person at a terminal reads time, level and message; the file (and a pipe, a
+  // service's journal) keeps JSON. The logger of the built agent, in a real process; `script`
+  // (util-linux) gives it a real terminal.
+  it('stderr is readable on a terminal (time, level, message) and JSON in a pipe; the file is JSON; secrets redacted in both', () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'rb2-log-tty-'));
+    const logging = pathToFileURL(path.resolve(import.meta.dirname, '../../dist/logging.js')).href;
+    const script = path.join(dir, 'log.mjs');
+    writeFileSync(script, `const m = await import(${JSON.stringify(logging)});
+const { logger, close } = await m.createLogger({ level: 'info', file: process.env.LOG_FILE, maxBytes: 1e6, keepFiles: 1, stderr: true });
+logger.info({ password: 'pa$$ w0rd', job: 'photos' }, 'backup finished');
+await close();
+`);
+    const run = (file: string, tty: boolean) => {
+      const env = { ...process.env, LOG_FILE: path.join(dir, file) };
+      const r = tty
+        ? spawnSync('script', ['-qec', `${process.execPath} ${script}`, '/dev/null'], { env, encoding: 'utf8', timeout: 30_000 })
+        : spawnSync(process.execPath, [script], { env, encoding: 'utf8', timeout: 30_000 });
+      expect(r.status, `${r.stdout}${r.stderr}`).toBe(0);
+      // eslint-disable-next-line no-control-regex
+      return { screen: (tty ? r.stdout : r.stderr).replace(/\x1b\[[0-9;]*m/g, ''), file: readdirSync(dir).filter((f) => f.startsWith(file.replace('.log', ''))).map((f) => readFileSync(path.join(dir, f), 'utf8')).join('') };
+    };
+    const tty = run('tty.log', true);
+    expect(tty.screen).toMatch(/^\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\] INFO: backup finished\r?\n/m);
+    expect(tty.screen).toMatch(/job: "photos"/);
+    expect(() => JSON.parse(tty.screen.trim().split('\n')[0]!)).toThrow();
+    expect(JSON.parse(tty.file.trim())).toMatchObject({ msg: 'backup finished', job: 'photos', level: 30 });
+    const piped = run('pipe.log', false);
+    expect(JSON.parse(piped.screen.trim())).toMatchObject({ msg: 'backup finished', job: 'photos' });
+    for (const text of [tty.screen, tty.file, piped.screen, piped.file]) expect(text).not.toContain('pa$$ w0rd');
   });
 });
