@@ -3,9 +3,11 @@
  * mode 0600; a wrong owner or mode is a clear start-up error, never loosened) and, on a real agent
  * (PGlite), `metrics.public: true` opening GET /metrics alone.
  */
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { pino } from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ensureApiToken, readApiTokenForCli, tokenPath } from '../../src/api/auth/token-file.js';
@@ -27,6 +29,20 @@ describe('the API token file', () => {
     expect(readApiTokenForCli(dir, undefined)).toBe(token);
     expect(readApiTokenForCli(dir, 'configured-token-0123456789')).toBe('configured-token-0123456789');
     expect(readApiTokenForCli(path.join(tmp, 'never-started'), undefined)).toBeNull();
+  });
+
+  // Another OS account runs the CLI: the kernel refuses the read (setpriv to user nobody, a real
+  // process of the built module), and the message says why and what to do instead.
+  it('a user who cannot read the token file is told why and how (run as the agent user or an administrator)', () => {
+    const dir = path.join(tmp, 'private');
+    ensureApiToken(dir); // folder 0700, file 0600, owned by this (root) user
+    const mod = pathToFileURL(path.resolve(import.meta.dirname, '../../dist/api/auth/token-file.js')).href;
+    const code = `import(${JSON.stringify(mod)}).then((m) => { try { m.readApiTokenForCli(${JSON.stringify(dir)}, undefined); console.log('READ'); } catch (e) { console.log(e.code + ': ' + e.message); } })`;
+    const r = spawnSync('setpriv', ['--reuid=nobody', '--regid=nogroup', '--clear-groups', process.execPath, '-e', code], { encoding: 'utf8', timeout: 30_000 });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).not.toContain('READ');
+    expect(r.stdout).toContain(`UNAUTHORIZED: cannot read the agent's API token ${tokenPath(dir)} (permission denied)`);
+    expect(r.stdout).toMatch(/run this command as that user .* or as an administrator/);
   });
 
   it('a file other users can read is a start-up error naming the file and chmod 600; it is not changed', () => {

@@ -2,13 +2,14 @@
  * The agent's API token in `<data_dir>/api-token` (CONTRACTS §8): 32 random bytes (base64url),
  * created at the first start with mode 0600 in a folder the agent owns. A token file that another
  * user owns or that group/others can read is a start-up error; it is never silently loosened or
- * tightened. On Windows the mode bits mean nothing: the data folder's ACL is the protection
- * (doc/deployment.md "Windows": owner, SYSTEM and Administrators only).
+ * tightened. On Windows the mode bits mean nothing: the data folder's ACL is the protection, set
+ * when the token is created at the first start (windows-acl.ts: owner, SYSTEM, Administrators).
  */
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { AppError } from '../../errors.js';
+import { restrictDataDir } from './windows-acl.js';
 
 export const TOKEN_FILE = 'api-token';
 
@@ -40,7 +41,14 @@ export function ensureApiToken(dataDir: string): string {
   fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   try {
     fs.writeFileSync(file, `${randomBytes(32).toString('base64url')}\n`, { mode: 0o600, flag: 'wx' });
+    try {
+      restrictDataDir(path.resolve(dataDir)); // the first start on Windows; nothing elsewhere
+    } catch (err) {
+      fs.rmSync(file, { force: true }); // so the next start tries again
+      throw err;
+    }
   } catch (err) {
+    if (err instanceof AppError) throw err;
     if ((err as NodeJS.ErrnoException).code !== 'EEXIST') {
       throw new AppError('CONFIG_INVALID', `${file}: cannot create the API token file (${(err as Error).message})`, { cause: err });
     }
