@@ -4,7 +4,10 @@
  * front of it so a database outage loses nothing (C17).
  */
 import type { Database, RunCompletion, TriggeredBy } from '../db/index.js';
-import { completeRun, insertRunStarted, updateScheduleLastRun } from '../db/index.js';
+// The query modules, not the db/index barrel: the barrel loads both drivers, and the one-shot
+// `rbackup2 backup` on PostgreSQL must not load PGlite (issue 13).
+import { completeRun, insertRunStarted } from '../db/queries/runs.js';
+import { updateScheduleLastRun } from '../db/queries/schedules.js';
 
 export interface RunStartRecord {
   /** The agent's own UUID for the run: makes every database write idempotent. */
