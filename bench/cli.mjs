@@ -23,6 +23,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import pg from 'pg';
+import { makeSourceTree } from './dataset.mjs';
 
 const repoRoot = path.resolve(import.meta.dirname, '..');
 const opts = { runs: 7, files: 10_000, db: 'pg', only: null, restic: process.env.RESTIC_BINARY ?? 'restic', main: path.join(repoRoot, 'dist/main.js') };
@@ -101,11 +102,7 @@ async function backupBench() {
   const src = path.join(tmp, 'src');
   const repoDir = path.join(tmp, 'repo');
   fs.mkdirSync(dataDir, { recursive: true });
-  for (let d = 0; d < Math.ceil(opts.files / 100); d++) {
-    const dir = path.join(src, `d${String(d).padStart(3, '0')}`);
-    fs.mkdirSync(dir, { recursive: true });
-    for (let f = d * 100; f < Math.min(opts.files, (d + 1) * 100); f++) fs.writeFileSync(path.join(dir, `f${f}.txt`), `file ${f} ${randomBytes(24).toString('hex')}\n`);
-  }
+  makeSourceTree(src, opts.files);
   const passwordFile = path.join(tmp, 'password');
   fs.writeFileSync(passwordFile, randomBytes(12).toString('hex'), { mode: 0o600 });
   const resticPath = spawnSync('sh', ['-c', `command -v ${opts.restic}`], { encoding: 'utf8' }).stdout.trim();

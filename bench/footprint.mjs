@@ -40,6 +40,7 @@ import { openDatabase, migrate, upsertDevice, addRepository, addJob, loadDeviceC
 import { buildBackupArgs } from '../dist/backup/command.js';
 import { buildResticEnv } from '../dist/backup/environment.js';
 import { discoverRestic } from '../dist/backup/restic-version.js';
+import { makeSourceTree } from './dataset.mjs';
 
 const USAGE = 'usage: footprint.mjs [--db both|pg|pglite] [--starts N] [--idle SECONDS] [--backups N] [--files N] [--quick] [--keep]';
 const opts = { db: 'both', starts: 5, idle: 120, backups: 5, files: 10_000, keep: false, baseline: null };
@@ -105,11 +106,7 @@ function timed(cmd, args, env) {
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'rbackup2-footprint-'));
 const src = path.join(tmp, 'src');
 const repoDir = path.join(tmp, 'repo');
-for (let d = 0; d < Math.ceil(opts.files / 100); d++) {
-  const dir = path.join(src, `d${String(d).padStart(3, '0')}`);
-  fs.mkdirSync(dir, { recursive: true });
-  for (let f = d * 100; f < Math.min(opts.files, (d + 1) * 100); f++) fs.writeFileSync(path.join(dir, `f${f}.txt`), `file ${f} ${randomBytes(24).toString('hex')}\n`);
-}
+makeSourceTree(src, opts.files);
 const password = randomBytes(12).toString('hex');
 const deviceId = 'bench-footprint';
 const restic = await discoverRestic('/usr/bin/restic');

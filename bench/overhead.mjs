@@ -22,6 +22,7 @@ import { openDatabase, migrate, upsertDevice, addRepository, addJob, loadDeviceC
 import { buildBackupArgs } from '../dist/backup/command.js';
 import { buildResticEnv } from '../dist/backup/environment.js';
 import { discoverRestic } from '../dist/backup/restic-version.js';
+import { makeSourceTree } from './dataset.mjs';
 
 const repoRoot = path.resolve(import.meta.dirname, '..');
 const opts = { db: 'pg', files: 10_000, runs: 5, keep: false };
@@ -53,11 +54,7 @@ const dataDir = path.join(tmp, 'data');
 const src = path.join(tmp, 'src');
 const repoDir = path.join(tmp, 'repo');
 fs.mkdirSync(dataDir, { recursive: true });
-for (let d = 0; d < Math.ceil(opts.files / 100); d++) {
-  const dir = path.join(src, `d${String(d).padStart(3, '0')}`);
-  fs.mkdirSync(dir, { recursive: true });
-  for (let f = d * 100; f < Math.min(opts.files, (d + 1) * 100); f++) fs.writeFileSync(path.join(dir, `f${f}.txt`), `file ${f} ${randomBytes(24).toString('hex')}\n`);
-}
+makeSourceTree(src, opts.files);
 fs.writeFileSync(path.join(src, 'skip.tmp'), 'excluded\n');
 
 let pgDb = null;
