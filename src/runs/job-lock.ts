@@ -10,7 +10,12 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { ownerGone, type RunOwner } from './run-owner.js';
 
-export type JobLockResult = { ok: true; release: () => void } | { ok: false; heldBy: RunOwner };
+/**
+ * `ok` with `unlockedBecause` set: the lock file could not be written (a read-only or full data
+ * folder); the run goes on without the cross-process lock (this process's queue still never runs
+ * one job twice), since refusing every backup would lose more than it protects.
+ */
+export type JobLockResult = { ok: true; release: () => void; unlockedBecause?: string } | { ok: false; heldBy: RunOwner };
 
 /** A take-over folder older than this was left by a process that died mid take-over. */
 const TAKEOVER_STALE_MS = 30_000;
@@ -30,16 +35,28 @@ export function jobLockPath(dataDir: string, jobId: string): string {
 }
 
 /**
- * Take the lock of `jobId` for `owner`, or say who holds it. Never waits. Throws only for file
- * system errors other than "exists" (a data_dir that cannot be written).
+ * Take the lock of `jobId` for `owner`, or say who holds it. Never waits, never throws: a lock
+ * file that cannot be written (EROFS, EACCES, ENOSPC...) gives `ok` with `unlockedBecause`.
  */
 export function acquireJobLock(dataDir: string, jobId: string, owner: RunOwner): JobLockResult {
   const file = jobLockPath(dataDir, jobId);
+  try {
+    return tryAcquire(file, owner);
+  } catch (err) {
+    return { ok: true, release: () => undefined, unlockedBecause: `${file}: ${(err as Error).message}` };
+  }
+}
+
+function tryAcquire(file: string, owner: RunOwner): JobLockResult {
   fs.mkdirSync(path.dirname(file), { recursive: true });
   const text = JSON.stringify(owner);
   const release = () => {
     const now = readOwner(file);
-    if (now && now.pid === owner.pid && now.startedAt === owner.startedAt && now.host === owner.host) fs.rmSync(file, { force: true });
+    try {
+      if (now && now.pid === owner.pid && now.startedAt === owner.startedAt && now.host === owner.host) fs.rmSync(file, { force: true });
+    } catch {
+      // left behind: its owner is gone once this process ends, so the next run takes it over
+    }
   };
   for (let attempt = 0; attempt < 3; attempt++) {
     try {

@@ -82,6 +82,7 @@ export class RunLifecycle {
       logger.warn({ jobId: job.id, holder: h }, 'job already running in another process; not started');
       return { status: 'cancelled', runId: null, result: this.notStarted(job, new Date(clock.now()).toISOString(), message, 'already_running') };
     }
+    if (lock.unlockedBecause) logger.warn({ jobId: job.id, err: lock.unlockedBecause }, 'the per-job lock file cannot be written; backing up without the cross-process lock');
     try {
       return await this.executeLocked(job, triggeredBy, owner);
     } finally {

@@ -13,7 +13,7 @@ afterAll(async () => { await h.close(); });
 
 describe('bench/api.mjs', () => {
   it('loads GET /status for a short run and reports requests/s and p99', async () => {
-    const { stdout } = await run(process.execPath, [path.join(repoRoot, 'bench/api.mjs'), h.url, '--duration', '2', '--rate', '200', '--workers', '4'], { timeout: 30_000 });
+    const { stdout } = await run(process.execPath, [path.join(repoRoot, 'bench/api.mjs'), h.url, '--duration', '2', '--rate', '200', '--workers', '4', '--token', h.token], { timeout: 30_000 });
     const result = JSON.parse(stdout.trim().split('\n').pop()!);
     expect(result.errors).toBe(0);
     expect(result.requests).toBeGreaterThan(300);

@@ -24,7 +24,7 @@ describe('fault injection: the agent process', () => {
     await s.waitRunning(job, 0.2);
     first.killGroup();
     await first.exited;
-    await waitGroupGone(first.pid);
+    await waitGroupGone(first.pid, undefined, first.killedDescendants);
     expect(await repoLocks(s)).toHaveLength(1); // restic died holding its lock
     const second = await s.startAgent();
     await waitFinished([second], 1, undefined, 120_000);
@@ -55,7 +55,7 @@ describe('fault injection: the agent process', () => {
       await sleep(ms);
       a.killGroup();
       await a.exited;
-      await waitGroupGone(a.pid);
+      await waitGroupGone(a.pid, undefined, a.killedDescendants);
     }
     // One backup at a time for the last agent: stale locks of the killed restics are removed only
     // while no other restic of this agent works on the repository (src/backup/locks.ts).

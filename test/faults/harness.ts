@@ -194,17 +194,18 @@ export function sleep(ms: number): Promise<void> {
 }
 
 /**
- * Wait until every process of the killed agent's process group is gone and reaped (restic
- * included). A SIGKILLed restic stays a zombie until init reaps it, and a zombie's PID still
+ * Wait until every process of the killed agent's process group, and the descendants killGroup()
+ * ended in groups of their own (restic), are gone and reaped. A SIGKILLed restic stays a zombie until init reaps it, and a zombie's PID still
  * "exists" for restic's stale-lock rule, so its lock is not stale before that.
  */
-export async function waitGroupGone(pgid: number, timeoutMs = 60_000): Promise<void> {
-  await waitFor(`process group ${pgid} gone`, () => {
+export async function waitGroupGone(pgid: number, timeoutMs = 60_000, alsoPids: readonly number[] = []): Promise<void> {
+  const alive = (target: number) => {
     try {
-      process.kill(-pgid, 0);
-      return false;
-    } catch {
+      process.kill(target, 0);
       return true;
+    } catch {
+      return false;
     }
-  }, timeoutMs, 100);
+  };
+  await waitFor(`process group ${pgid} and its killed descendants gone`, () => !alive(-pgid) && !alsoPids.some(alive), timeoutMs, 100);
 }

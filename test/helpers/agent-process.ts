@@ -9,6 +9,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { freePort, StopWaiting, waitFor } from './wait.js';
+import { descendants, signalEntries } from '../../src/backup/process-tree.js';
 
 export { freePort, StopWaiting, waitFor };
 
@@ -147,9 +148,18 @@ export class AgentProcess {
     if (!this.exitInfo) this.child.kill(signal);
   }
 
-  /** SIGKILL the agent's whole process group (agent + its restic): a power cut. */
+  /** The descendants the last killGroup() ended (restic runs in a process group of its own). */
+  killedDescendants: number[] = [];
+
+  /**
+   * SIGKILL the agent's process group and every descendant (restic and its ssh run in process
+   * groups of their own since issue 12): a power cut, where agent and restic die together.
+   */
   killGroup(): void {
+    const tree = descendants(this.pid);
     try { process.kill(-this.pid, 'SIGKILL'); } catch { /* gone */ }
+    signalEntries(tree, 'SIGKILL');
+    this.killedDescendants = tree.map((e) => e.pid);
   }
 
   /** Send `signal`, wait for exit (SIGKILL of the group after `timeoutMs`); resolves with exit info and ms taken. */

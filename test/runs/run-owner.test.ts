@@ -64,6 +64,16 @@ describe('C33 one job, one restic, across processes', () => {
     expect(JSON.parse(fs.readFileSync(jobLockPath(dir, 'job-1'), 'utf8'))).toEqual(me);
   });
 
+  it('C33 a data folder where the lock file cannot be written runs the job anyway, saying why (never refuses every backup)', () => {
+    const dir = path.join(root, 'lock-unwritable');
+    fs.mkdirSync(dir, { recursive: true });
+    fs.writeFileSync(path.join(dir, 'locks'), 'a file where the locks folder should be');
+    const r = acquireJobLock(dir, 'job-1', currentOwner());
+    expect(r.ok).toBe(true);
+    expect(r.ok && r.unlockedBecause).toContain(jobLockPath(dir, 'job-1'));
+    if (r.ok) expect(() => r.release()).not.toThrow();
+  });
+
   it('C33 rbackup2 backup runs while the agent starts and is asked to run the same job: the CLI run stays live and succeeds, the agent starts no second restic, a dead owner\'s run is interrupted', async () => {
     await upsertDevice(db, { id: DEVICE });
     const repoDir = path.join(root, 'repo');
