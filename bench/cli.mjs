@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-/* global process, console, URL */
+/* global process, console */
 // How fast the CLI is (issue 13), from paired runs on this machine:
 //  1. start-up: `rbackup2 --version`, `rbackup2 --help` and `rbackup2 help` against `node -e 0`
 //     (the same Node binary), run in turn R times; target <= 2x;
@@ -22,8 +22,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import pg from 'pg';
-import { makeSourceTree } from './dataset.mjs';
+import { createBenchDatabase, makeSourceTree } from './dataset.mjs';
 
 const repoRoot = path.resolve(import.meta.dirname, '..');
 const opts = { runs: 7, files: 10_000, db: 'pg', only: null, restic: process.env.RESTIC_BINARY ?? 'restic', main: path.join(repoRoot, 'dist/main.js') };
@@ -125,15 +124,7 @@ process.exit(r.status ?? 1);
     `client:\n  data_dir: "${dataDir}"\n  log_file: "${path.join(dataDir, 'agent.log')}"\n  restic_binary: "${restic}"\n  http_bind: "127.0.0.1:0"`,
   ].join('\n') + '\n';
   if (opts.db === 'pg') {
-    const admin = process.env.RBACKUP2_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-    const name = `rbackup2_bench_cli_${randomBytes(4).toString('hex')}`;
-    const c = new pg.Client({ connectionString: admin });
-    await c.connect();
-    await c.query(`CREATE DATABASE ${name}`);
-    await c.end();
-    const url = new URL(admin);
-    url.pathname = `/${name}`;
-    pgDb = { admin, name, url: url.toString() };
+    pgDb = await createBenchDatabase();
   }
   const config = path.join(tmp, 'config.yaml');
   const wrappedConfig = path.join(tmp, 'config-wrapped.yaml');
@@ -170,11 +161,6 @@ process.exit(r.status ?? 1);
     };
   } finally {
     fs.rmSync(tmp, { recursive: true, force: true });
-    if (pgDb) {
-      const c = new pg.Client({ connectionString: pgDb.admin });
-      await c.connect();
-      await c.query(`DROP DATABASE IF EXISTS ${pgDb.name} WITH (FORCE)`);
-      await c.end();
-    }
+    if (pgDb) await pgDb.drop();
   }
 }

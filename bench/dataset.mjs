@@ -1,3 +1,4 @@
+/* global process, URL */
 /**
  * The benches' data set: `files` small text files (~60 bytes each, random content) under `src`,
  * 100 per folder (d000/f0.txt ...), as overhead.mjs, cli.mjs and footprint.mjs back up. One
@@ -6,6 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import pg from 'pg';
 
 /** Create the tree below `src` (created if missing). */
 export function makeSourceTree(src, files) {
@@ -14,4 +16,25 @@ export function makeSourceTree(src, files) {
     fs.mkdirSync(dir, { recursive: true });
     for (let f = d * 100; f < Math.min(files, (d + 1) * 100); f++) fs.writeFileSync(path.join(dir, `f${f}.txt`), `file ${f} ${randomBytes(24).toString('hex')}\n`);
   }
+}
+
+/** The PostgreSQL server the benches use: RBACKUP2_TEST_PG_URL, else the local trust-auth server. */
+export const PG_ADMIN_URL = process.env.RBACKUP2_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+
+/**
+ * A fresh database `rbackup2_bench_<random>` on `admin`: `{ name, url (sslmode=disable), drop() }`;
+ * drop() removes it, ending its connections.
+ */
+export async function createBenchDatabase(admin = PG_ADMIN_URL) {
+  const name = `rbackup2_bench_${randomBytes(4).toString('hex')}`;
+  const sql = async (text) => {
+    const c = new pg.Client({ connectionString: admin });
+    await c.connect();
+    try { await c.query(text); } finally { await c.end(); }
+  };
+  await sql(`CREATE DATABASE ${name}`);
+  const url = new URL(admin);
+  url.pathname = `/${name}`;
+  url.searchParams.set('sslmode', 'disable');
+  return { name, url: url.toString(), drop: () => sql(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`) };
 }

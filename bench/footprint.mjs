@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-/* global process, console, setTimeout, fetch, URL */
+/* global process, console, setTimeout, fetch */
 // Footprint of the agent on each database (issue 21): embedded PGlite and a PostgreSQL server.
 //
 //   npm run build && node bench/footprint.mjs [--db both|pg|pglite] [--starts 5] [--idle 120]
@@ -35,12 +35,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { randomBytes } from 'node:crypto';
-import pg from 'pg';
 import { openDatabase, migrate, upsertDevice, addRepository, addJob, loadDeviceConfig } from '../dist/db/index.js';
 import { buildBackupArgs } from '../dist/backup/command.js';
 import { buildResticEnv } from '../dist/backup/environment.js';
 import { discoverRestic } from '../dist/backup/restic-version.js';
-import { makeSourceTree } from './dataset.mjs';
+import { createBenchDatabase, makeSourceTree } from './dataset.mjs';
 
 const USAGE = 'usage: footprint.mjs [--db both|pg|pglite] [--starts N] [--idle SECONDS] [--backups N] [--files N] [--quick] [--keep]';
 const opts = { db: 'both', starts: 5, idle: 120, backups: 5, files: 10_000, keep: false, baseline: null };
@@ -120,11 +119,7 @@ async function setup({ key: kind, db: dbKind, cmd }) {
   let pgDb = null;
   const yaml = [`device:\n  id: "${deviceId}"`];
   if (dbKind === 'pg') {
-    const name = `rbackup2_bench_${randomBytes(4).toString('hex')}`;
-    const c = new pg.Client({ connectionString: pgAdmin });
-    await c.connect(); await c.query(`CREATE DATABASE ${name}`); await c.end();
-    const url = new URL(pgAdmin); url.pathname = `/${name}`; url.searchParams.set('sslmode', 'disable');
-    pgDb = { name, url: url.toString() };
+    pgDb = await createBenchDatabase(pgAdmin);
     yaml.push(`database:\n  url: "${pgDb.url}"\n  ssl_mode: disable`);
   }
   const port = await freePort();
@@ -245,9 +240,7 @@ try {
   }
 } finally {
   for (const e of Object.values(envs)) {
-    if (!e.pgDb) continue;
-    const c = new pg.Client({ connectionString: pgAdmin });
-    await c.connect(); await c.query(`DROP DATABASE IF EXISTS ${e.pgDb.name} WITH (FORCE)`); await c.end();
+    if (e.pgDb) await e.pgDb.drop();
   }
   if (opts.keep) console.error(`kept ${tmp}`);
   else fs.rmSync(tmp, { recursive: true, force: true });

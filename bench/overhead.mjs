@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-/* global process, console, URL */
+/* global process, console */
 // Overhead of the agent over bare restic (issue 3): wall time of the real CLI
 // `node dist/main.js --config <tmp> backup bench --json` versus a bare `restic backup --json` with
 // the same argv (same tags, excludes) and the same environment (same cache dir, progress fps),
@@ -17,12 +17,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { randomBytes } from 'node:crypto';
-import pg from 'pg';
 import { openDatabase, migrate, upsertDevice, addRepository, addJob, loadDeviceConfig } from '../dist/db/index.js';
 import { buildBackupArgs } from '../dist/backup/command.js';
 import { buildResticEnv } from '../dist/backup/environment.js';
 import { discoverRestic } from '../dist/backup/restic-version.js';
-import { makeSourceTree } from './dataset.mjs';
+import { createBenchDatabase, makeSourceTree } from './dataset.mjs';
 
 const repoRoot = path.resolve(import.meta.dirname, '..');
 const opts = { db: 'pg', files: 10_000, runs: 5, keep: false };
@@ -61,15 +60,7 @@ let pgDb = null;
 const deviceId = 'bench-overhead';
 const yaml = [`device:\n  id: "${deviceId}"`];
 if (opts.db === 'pg') {
-  const admin = process.env.RBACKUP2_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-  const name = `rbackup2_bench_${randomBytes(4).toString('hex')}`;
-  const c = new pg.Client({ connectionString: admin });
-  await c.connect();
-  await c.query(`CREATE DATABASE ${name}`);
-  await c.end();
-  const url = new URL(admin);
-  url.pathname = `/${name}`;
-  pgDb = { admin, name, url: `${url.toString()}${url.search ? '&' : '?'}sslmode=disable` };
+  pgDb = await createBenchDatabase();
   yaml.push(`database:\n  url: "${pgDb.url}"\n  ssl_mode: disable`);
 }
 yaml.push(`client:\n  data_dir: "${dataDir}"\n  log_file: "${path.join(dataDir, 'agent.log')}"\n  restic_binary: /usr/bin/restic\n  http_bind: "127.0.0.1:0"`);
@@ -146,10 +137,5 @@ const result = {
 console.log(JSON.stringify(result, null, 1));
 if (!opts.keep) fs.rmSync(tmp, { recursive: true, force: true });
 else console.error(`kept ${tmp}`);
-if (pgDb) {
-  const c = new pg.Client({ connectionString: pgDb.admin });
-  await c.connect();
-  await c.query(`DROP DATABASE IF EXISTS ${pgDb.name} WITH (FORCE)`);
-  await c.end();
-}
+if (pgDb) await pgDb.drop();
 if (result.ratio > 1.05) process.exitCode = 1;

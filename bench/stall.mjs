@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-/* global process, console, setTimeout, URL, fetch */
+/* global process, console, setTimeout, fetch */
 // C27 figures with the REAL agent (dist/app.js) on a temp PostgreSQL database: a job whose
 // repository is black-holed (a loopback TCP listener that accepts and never answers, used as a
 // `rest:` URL) with stall_timeout_seconds 20, and a second job of the same device on a healthy local
@@ -19,6 +19,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
+import { createBenchDatabase } from './dataset.mjs';
 
 const args = process.argv.slice(2);
 const opt = (name, def) => { const i = args.indexOf(name); return i >= 0 && args[i + 1] ? args[i + 1] : def; };
@@ -39,14 +40,8 @@ await new Promise((r) => hole.listen(0, '127.0.0.1', r));
 const port = hole.address().port;
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'rbackup2-bench-stall-'));
-const name = `rbackup2_bench_${randomBytes(5).toString('hex')}`;
-const admin = new pg.Client({ connectionString: pgUrl });
-await admin.connect();
-await admin.query(`CREATE DATABASE ${name}`);
-await admin.end();
-const url = new URL(pgUrl);
-url.pathname = `/${name}`;
-url.searchParams.set('sslmode', 'disable');
+const benchDb = await createBenchDatabase(pgUrl);
+const url = benchDb.url;
 const password = randomBytes(12).toString('hex');
 const repoDir = path.join(tmp, 'repo');
 execFileSync('restic', ['init', '--repo', repoDir], { env: { ...process.env, RESTIC_PASSWORD: password }, stdio: 'pipe' });
@@ -92,16 +87,13 @@ const t0 = performance.now();
 await agent.stop('bench');
 const stopMs = performance.now() - t0;
 
-const check = new pg.Client({ connectionString: url.toString() });
+const check = new pg.Client({ connectionString: url });
 await check.connect();
 const { rows } = await check.query('SELECT j.name, r.status, r.error_message FROM runs r JOIN backup_jobs j ON j.id = r.job_id ORDER BY r.id');
 await check.end();
 for (const s of sockets) s.destroy();
 hole.close();
-const drop = new pg.Client({ connectionString: pgUrl });
-await drop.connect();
-await drop.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-await drop.end();
+await benchDb.drop();
 fs.rmSync(tmp, { recursive: true, force: true });
 
 const sec = (ms) => (ms / 1000).toFixed(1);
