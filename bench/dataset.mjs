@@ -38,3 +38,23 @@ export async function createBenchDatabase(admin = PG_ADMIN_URL) {
   url.searchParams.set('sslmode', 'disable');
   return { name, url: url.toString(), drop: () => sql(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`) };
 }
+
+/**
+ * Seed the bench job: device `deviceId`, repository `bench` (url `repoDir`, `password` stored in
+ * the database), job `bench` backing up `src`, on the database of `pgDb` (else embedded in
+ * `dataDir`). Returns the job exactly as the agent loads it. Needs dist/ (npm run build).
+ */
+export async function seedBenchJob({ pgDb, dataDir, deviceId, repoDir, password, src }) {
+  const { openDatabase, migrate, upsertDevice, addRepository, addJob, loadDeviceConfig } = await import('../dist/db/index.js');
+  const db = await openDatabase({ database: pgDb ? { url: pgDb.url, ssl_mode: 'disable' } : undefined, dataDir });
+  try {
+    await migrate(db);
+    await upsertDevice(db, { id: deviceId });
+    const repo = await addRepository(db, { name: 'bench', url: repoDir, password });
+    await addJob(db, { deviceId, name: 'bench', sourcePaths: [src], excludePatterns: ['*.tmp', '.cache'], tags: ['bench'], repositoryId: repo.id });
+    const cfg = await loadDeviceConfig(db, deviceId, new Date(), { localZone: 'UTC' });
+    return cfg.jobs.find((j) => j.name === 'bench');
+  } finally {
+    await db.close();
+  }
+}

@@ -35,11 +35,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { randomBytes } from 'node:crypto';
-import { openDatabase, migrate, upsertDevice, addRepository, addJob, loadDeviceConfig } from '../dist/db/index.js';
 import { buildBackupArgs } from '../dist/backup/command.js';
 import { buildResticEnv } from '../dist/backup/environment.js';
 import { discoverRestic } from '../dist/backup/restic-version.js';
-import { createBenchDatabase, makeSourceTree } from './dataset.mjs';
+import { createBenchDatabase, makeSourceTree, seedBenchJob } from './dataset.mjs';
 
 const USAGE = 'usage: footprint.mjs [--db both|pg|pglite] [--starts N] [--idle SECONDS] [--backups N] [--files N] [--quick] [--keep]';
 const opts = { db: 'both', starts: 5, idle: 120, backups: 5, files: 10_000, keep: false, baseline: null };
@@ -126,14 +125,8 @@ async function setup({ key: kind, db: dbKind, cmd }) {
   yaml.push(`client:\n  data_dir: "${dataDir}"\n  log_file: "${path.join(dataDir, 'agent.log')}"\n  log_level: warn\n  restic_binary: /usr/bin/restic\n  http_bind: "127.0.0.1:${port}"`);
   const config = path.join(dir, 'config.yaml');
   fs.writeFileSync(config, `${yaml.join('\n')}\n`);
-  const db = await openDatabase({ database: pgDb ? { url: pgDb.url, ssl_mode: 'disable' } : undefined, dataDir });
-  await migrate(db);
-  await upsertDevice(db, { id: deviceId });
-  const repo = await addRepository(db, { name: 'bench', url: repoDir, password });
-  await addJob(db, { deviceId, name: 'bench', sourcePaths: [src], excludePatterns: ['*.tmp', '.cache'], tags: ['bench'], repositoryId: repo.id });
-  const cfg = await loadDeviceConfig(db, deviceId, new Date(), { localZone: 'UTC' });
-  await db.close();
-  return { kind, cmd, dataDir, port, config, pgDb, job: cfg.jobs.find((j) => j.name === 'bench') };
+  const job = await seedBenchJob({ pgDb, dataDir, deviceId, repoDir, password, src });
+  return { kind, cmd, dataDir, port, config, pgDb, job };
 }
 
 async function startAgent(env) {

@@ -17,11 +17,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { randomBytes } from 'node:crypto';
-import { openDatabase, migrate, upsertDevice, addRepository, addJob, loadDeviceConfig } from '../dist/db/index.js';
 import { buildBackupArgs } from '../dist/backup/command.js';
 import { buildResticEnv } from '../dist/backup/environment.js';
 import { discoverRestic } from '../dist/backup/restic-version.js';
-import { createBenchDatabase, makeSourceTree } from './dataset.mjs';
+import { createBenchDatabase, makeSourceTree, seedBenchJob } from './dataset.mjs';
 
 const repoRoot = path.resolve(import.meta.dirname, '..');
 const opts = { db: 'pg', files: 10_000, runs: 5, keep: false };
@@ -69,14 +68,7 @@ fs.writeFileSync(configFile, `${yaml.join('\n')}\n`);
 
 // Set up device, repository (password stored in the DB), job; take the job exactly as the agent sees it.
 const password = randomBytes(12).toString('hex');
-const db = await openDatabase({ database: pgDb ? { url: pgDb.url, ssl_mode: 'disable' } : undefined, dataDir });
-await migrate(db);
-await upsertDevice(db, { id: deviceId });
-const repo = await addRepository(db, { name: 'bench', url: repoDir, password });
-await addJob(db, { deviceId, name: 'bench', sourcePaths: [src], excludePatterns: ['*.tmp', '.cache'], tags: ['bench'], repositoryId: repo.id });
-const cfg = await loadDeviceConfig(db, deviceId, new Date(), { localZone: 'UTC' });
-await db.close();
-const job = cfg.jobs.find((j) => j.name === 'bench');
+const job = await seedBenchJob({ pgDb, dataDir, deviceId, repoDir, password, src });
 const restic = await discoverRestic('/usr/bin/restic');
 const args = buildBackupArgs(job, restic.version, { sourcePaths: [src], retryLockSeconds: 120 }).args;
 const env = buildResticEnv({ repository: job.repository, dataDir, agentEnv: process.env });
