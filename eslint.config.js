@@ -3,7 +3,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'test-artifacts/**', 'src/ui/static/vendor/**'] },
+  { ignores: ['dist/**', 'node_modules/**', 'test-artifacts/**', 'release/**', 'src/ui/static/vendor/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -14,6 +14,22 @@ export default tseslint.config(
   },
   {
     files: ['src/ui/static/**/*.js'],
-    languageOptions: { globals: { window: 'readonly', document: 'readonly', fetch: 'readonly', EventSource: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly', setInterval: 'readonly', console: 'readonly', URLSearchParams: 'readonly', Intl: 'readonly', navigator: 'readonly', location: 'readonly', HTMLElement: 'readonly' } },
+    languageOptions: {
+      globals: {
+        window: 'readonly',
+        document: 'readonly',
+        fetch: 'readonly',
+        EventSource: 'readonly',
+        setTimeout: 'readonly',
+        clearTimeout: 'readonly',
+        setInterval: 'readonly',
+        console: 'readonly',
+        URLSearchParams: 'readonly',
+        Intl: 'readonly',
+        navigator: 'readonly',
+        location: 'readonly',
+        HTMLElement: 'readonly',
+      },
+    },
   },
 );

@@ -25,7 +25,14 @@ import { performance } from 'node:perf_hooks';
 import { createBenchDatabase, makeSourceTree } from './dataset.mjs';
 
 const repoRoot = path.resolve(import.meta.dirname, '..');
-const opts = { runs: 7, files: 10_000, db: 'pg', only: null, restic: process.env.RESTIC_BINARY ?? 'restic', main: path.join(repoRoot, 'dist/main.js') };
+const opts = {
+  runs: 7,
+  files: 10_000,
+  db: 'pg',
+  only: null,
+  restic: process.env.RESTIC_BINARY ?? 'restic',
+  main: path.join(repoRoot, 'dist/main.js'),
+};
 for (let i = 2; i < process.argv.length; i++) {
   const a = process.argv[i];
   if (a === '--runs') opts.runs = Number(process.argv[++i]);
@@ -35,14 +42,23 @@ for (let i = 2; i < process.argv.length; i++) {
   else if (a === '--main') opts.main = path.resolve(process.argv[++i]);
   else throw new Error(`bench/cli.mjs: unknown option ${a}`);
 }
-if (!(opts.runs > 0) || !(opts.files > 0) || !['pg', 'pglite'].includes(opts.db) || ![null, 'startup', 'backup'].includes(opts.only)) {
+if (
+  !(opts.runs > 0) ||
+  !(opts.files > 0) ||
+  !['pg', 'pglite'].includes(opts.db) ||
+  ![null, 'startup', 'backup'].includes(opts.only)
+) {
   throw new Error('usage: node bench/cli.mjs [--runs R] [--files N] [--db pg|pglite] [--only startup|backup]');
 }
 const mainJs = opts.main;
 if (!fs.existsSync(mainJs)) throw new Error(`${mainJs} is missing: run \`npm run build\` first`);
 
 const gnuTime = fs.existsSync('/usr/bin/time') ? '/usr/bin/time' : null;
-const median = (xs) => { const s = [...xs].sort((a, b) => a - b); const m = s.length >> 1; return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2; };
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
 const ms = (s) => Math.round(s * 1000);
 const load = () => Number(os.loadavg()[0].toFixed(2));
 
@@ -53,7 +69,8 @@ function timed(cmd, args, { env = process.env, ok = [0] } = {}) {
   const r = spawnSync(c, a, { env, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
   const wall = (performance.now() - t0) / 1000;
   if (r.error) throw r.error;
-  if (!ok.includes(r.status)) throw new Error(`${cmd} ${args.slice(0, 5).join(' ')} exited ${r.status}: ${r.stderr.slice(-800)}`);
+  if (!ok.includes(r.status))
+    throw new Error(`${cmd} ${args.slice(0, 5).join(' ')} exited ${r.status}: ${r.stderr.slice(-800)}`);
   const m = /@@cpu ([\d.]+) ([\d.]+)/.exec(r.stderr);
   return { wall, cpu: m ? Number(m[1]) + Number(m[2]) : null, stdout: r.stdout, stderr: r.stderr };
 }
@@ -67,10 +84,19 @@ function paired(cases, runs) {
     for (const n of order) samples[n].push(cases[n]());
     console.error(`run ${i + 1}: ${names.map((n) => `${n} ${ms(samples[n][i].wall)} ms`).join(', ')}`);
   }
-  return Object.fromEntries(names.map((n) => {
-    const cpu = samples[n].every((s) => s.cpu !== null) ? median(samples[n].map((s) => s.cpu)) : null;
-    return [n, { wallMs: ms(median(samples[n].map((s) => s.wall))), cpuMs: cpu === null ? null : ms(cpu), wallAllMs: samples[n].map((s) => ms(s.wall)) }];
-  }));
+  return Object.fromEntries(
+    names.map((n) => {
+      const cpu = samples[n].every((s) => s.cpu !== null) ? median(samples[n].map((s) => s.cpu)) : null;
+      return [
+        n,
+        {
+          wallMs: ms(median(samples[n].map((s) => s.wall))),
+          cpuMs: cpu === null ? null : ms(cpu),
+          wallAllMs: samples[n].map((s) => ms(s.wall)),
+        },
+      ];
+    }),
+  );
 }
 const ratio = (a, b) => (a === null || b === null || b === 0 ? null : Number((a / b).toFixed(2)));
 
@@ -85,8 +111,11 @@ if (opts.only !== 'backup') {
   if (!helpWorks) s.helpCommand = 'fails: `rbackup2 help` exits non-zero';
   result.startup = {
     ...s,
-    versionRatioWall: ratio(s.version.wallMs, s.nodeE0.wallMs), helpRatioWall: ratio(s.help.wallMs, s.nodeE0.wallMs),
-    versionRatioCpu: ratio(s.version.cpuMs, s.nodeE0.cpuMs), helpRatioCpu: ratio(s.help.cpuMs, s.nodeE0.cpuMs), target: 2,
+    versionRatioWall: ratio(s.version.wallMs, s.nodeE0.wallMs),
+    helpRatioWall: ratio(s.help.wallMs, s.nodeE0.wallMs),
+    versionRatioCpu: ratio(s.version.cpuMs, s.nodeE0.cpuMs),
+    helpRatioCpu: ratio(s.help.cpuMs, s.nodeE0.cpuMs),
+    target: 2,
   };
 }
 
@@ -109,20 +138,25 @@ async function backupBench() {
   // A wrapper that records each restic call (argv and RESTIC_* variables), then runs restic.
   const calls = path.join(tmp, 'restic-calls.jsonl');
   const wrapper = path.join(tmp, 'restic-wrapper.mjs');
-  fs.writeFileSync(wrapper, `#!${process.execPath}
+  fs.writeFileSync(
+    wrapper,
+    `#!${process.execPath}
 import { spawnSync } from 'node:child_process'; import fs from 'node:fs';
 const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => k.startsWith('RESTIC_')));
 fs.appendFileSync(${JSON.stringify(calls)}, JSON.stringify({ args: process.argv.slice(2), env }) + '\\n');
 const r = spawnSync(${JSON.stringify(resticPath)}, process.argv.slice(2), { stdio: 'inherit' });
 process.exit(r.status ?? 1);
-`, { mode: 0o755 });
+`,
+    { mode: 0o755 },
+  );
 
   let pgDb = null;
-  const yaml = (restic) => [
-    'device:\n  id: "bench-cli"',
-    ...(pgDb ? [`database:\n  url: "${pgDb.url}"\n  ssl_mode: disable`] : []),
-    `client:\n  data_dir: "${dataDir}"\n  log_file: "${path.join(dataDir, 'agent.log')}"\n  restic_binary: "${restic}"\n  http_bind: "127.0.0.1:0"`,
-  ].join('\n') + '\n';
+  const yaml = (restic) =>
+    [
+      'device:\n  id: "bench-cli"',
+      ...(pgDb ? [`database:\n  url: "${pgDb.url}"\n  ssl_mode: disable`] : []),
+      `client:\n  data_dir: "${dataDir}"\n  log_file: "${path.join(dataDir, 'agent.log')}"\n  restic_binary: "${restic}"\n  http_bind: "127.0.0.1:0"`,
+    ].join('\n') + '\n';
   if (opts.db === 'pg') {
     pgDb = await createBenchDatabase();
   }
@@ -141,23 +175,40 @@ process.exit(r.status ?? 1);
     cli(wrappedConfig, 'backup', 'bench', '--json'); // first run with the wrapper: caches may learn it
     fs.rmSync(calls, { force: true });
     cli(wrappedConfig, 'backup', 'bench', '--json'); // unchanged now: record what the one-shot path runs
-    const recorded = fs.readFileSync(calls, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const recorded = fs
+      .readFileSync(calls, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     const backupCall = recorded.find((c) => c.args.includes('backup'));
     if (!backupCall) throw new Error(`no restic backup call recorded: ${JSON.stringify(recorded.map((c) => c.args))}`);
     const bareEnv = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? tmp, ...backupCall.env };
-    const s = paired({
-      bareRestic: () => timed(resticPath, backupCall.args, { env: bareEnv }),
-      rbackup2: () => {
-        const r = cli(config, 'backup', 'bench', '--json');
-        const j = JSON.parse(r.stdout);
-        if (j.status !== 'success') throw new Error(`rbackup2 backup ended ${j.status}: ${j.errorMessage}`);
-        return r;
+    const s = paired(
+      {
+        bareRestic: () => timed(resticPath, backupCall.args, { env: bareEnv }),
+        rbackup2: () => {
+          const r = cli(config, 'backup', 'bench', '--json');
+          const j = JSON.parse(r.stdout);
+          if (j.status !== 'success') throw new Error(`rbackup2 backup ended ${j.status}: ${j.errorMessage}`);
+          return r;
+        },
       },
-    }, opts.runs);
+      opts.runs,
+    );
     return {
-      db: opts.db, files: opts.files, ...s,
-      resticProcessesPerOneShot: recorded.length, resticCalls: recorded.map((c) => c.args.filter((a) => !a.startsWith('/')).slice(0, 3).join(' ')),
-      ratioWall: ratio(s.rbackup2.wallMs, s.bareRestic.wallMs), ratioCpu: ratio(s.rbackup2.cpuMs, s.bareRestic.cpuMs), target: 1.25,
+      db: opts.db,
+      files: opts.files,
+      ...s,
+      resticProcessesPerOneShot: recorded.length,
+      resticCalls: recorded.map((c) =>
+        c.args
+          .filter((a) => !a.startsWith('/'))
+          .slice(0, 3)
+          .join(' '),
+      ),
+      ratioWall: ratio(s.rbackup2.wallMs, s.bareRestic.wallMs),
+      ratioCpu: ratio(s.rbackup2.cpuMs, s.bareRestic.cpuMs),
+      target: 1.25,
     };
   } finally {
     fs.rmSync(tmp, { recursive: true, force: true });

@@ -14,7 +14,8 @@ export function makeSourceTree(src, files) {
   for (let d = 0; d < Math.ceil(files / 100); d++) {
     const dir = path.join(src, `d${String(d).padStart(3, '0')}`);
     fs.mkdirSync(dir, { recursive: true });
-    for (let f = d * 100; f < Math.min(files, (d + 1) * 100); f++) fs.writeFileSync(path.join(dir, `f${f}.txt`), `file ${f} ${randomBytes(24).toString('hex')}\n`);
+    for (let f = d * 100; f < Math.min(files, (d + 1) * 100); f++)
+      fs.writeFileSync(path.join(dir, `f${f}.txt`), `file ${f} ${randomBytes(24).toString('hex')}\n`);
   }
 }
 
@@ -30,7 +31,11 @@ export async function createBenchDatabase(admin = PG_ADMIN_URL) {
   const sql = async (text) => {
     const c = new pg.Client({ connectionString: admin });
     await c.connect();
-    try { await c.query(text); } finally { await c.end(); }
+    try {
+      await c.query(text);
+    } finally {
+      await c.end();
+    }
   };
   await sql(`CREATE DATABASE ${name}`);
   const url = new URL(admin);
@@ -45,13 +50,21 @@ export async function createBenchDatabase(admin = PG_ADMIN_URL) {
  * `dataDir`). Returns the job exactly as the agent loads it. Needs dist/ (npm run build).
  */
 export async function seedBenchJob({ pgDb, dataDir, deviceId, repoDir, password, src }) {
-  const { openDatabase, migrate, upsertDevice, addRepository, addJob, loadDeviceConfig } = await import('../dist/db/index.js');
+  const { openDatabase, migrate, upsertDevice, addRepository, addJob, loadDeviceConfig } =
+    await import('../dist/db/index.js');
   const db = await openDatabase({ database: pgDb ? { url: pgDb.url, ssl_mode: 'disable' } : undefined, dataDir });
   try {
     await migrate(db);
     await upsertDevice(db, { id: deviceId });
     const repo = await addRepository(db, { name: 'bench', url: repoDir, password });
-    await addJob(db, { deviceId, name: 'bench', sourcePaths: [src], excludePatterns: ['*.tmp', '.cache'], tags: ['bench'], repositoryId: repo.id });
+    await addJob(db, {
+      deviceId,
+      name: 'bench',
+      sourcePaths: [src],
+      excludePatterns: ['*.tmp', '.cache'],
+      tags: ['bench'],
+      repositoryId: repo.id,
+    });
     const cfg = await loadDeviceConfig(db, deviceId, new Date(), { localZone: 'UTC' });
     return cfg.jobs.find((j) => j.name === 'bench');
   } finally {

@@ -36,7 +36,15 @@ const TICKS = 100;
 const DB = 'fleet';
 
 function args(argv) {
-  const o = { agents: 10000, procs: 4, window: 60, notifyAgents: 500, phases: 'bouncer,notify', startOver: 180, worker: false };
+  const o = {
+    agents: 10000,
+    procs: 4,
+    window: 60,
+    notifyAgents: 500,
+    phases: 'bouncer,notify',
+    startOver: 180,
+    worker: false,
+  };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i].replace(/^--/, '').replace(/-([a-z])/g, (_, c) => c.toUpperCase());
     if (k === 'worker') o.worker = true;
@@ -48,7 +56,7 @@ function args(argv) {
 // ---------------------------------------------------------------- worker: a slice of the fleet
 async function worker() {
   const { openPostgres } = await import(dist('db/index.js'));
-  const { ConfigSync } = await import(dist('config/config-sync.js'));
+  const { ConfigSync } = await import(dist('sync/config-sync.js'));
   const { systemClock } = await import(dist('clock.js'));
   const { url, devices, spreadMs, dataRoot } = JSON.parse(process.env.FLEET_JOB);
   const counts = { warn: 0, error: 0, lastWarn: '', kinds: {} };
@@ -58,9 +66,17 @@ async function worker() {
     counts.lastWarn = k;
   };
   const logger = {
-    debug() {}, info() {}, trace() {},
-    warn(o, m) { counts.warn++; note(o, m); },
-    error(o, m) { counts.error++; note(o, m); },
+    debug() {},
+    info() {},
+    trace() {},
+    warn(o, m) {
+      counts.warn++;
+      note(o, m);
+    },
+    error(o, m) {
+      counts.error++;
+      note(o, m);
+    },
   };
   let markFrom = Infinity;
   const agents = [];
@@ -69,9 +85,17 @@ async function worker() {
     const dataDir = path.join(dataRoot, id);
     fs.mkdirSync(dataDir, { recursive: true });
     const sync = new ConfigSync({
-      db, deviceId: id, dataDir, clock: systemClock, logger, localZone: 'UTC', listen: 'auto',
+      db,
+      deviceId: id,
+      dataDir,
+      clock: systemClock,
+      logger,
+      localZone: 'UTC',
+      listen: 'auto',
       heartbeat: { hostname: 'bench', metadata: { agent_version: 'bench' } },
-      onChange: () => { if (Date.now() >= markFrom) process.send({ seen: id, at: Date.now() }); },
+      onChange: () => {
+        if (Date.now() >= markFrom) process.send({ seen: id, at: Date.now() });
+      },
     });
     await sync.loadInitial();
     await sync.start();
@@ -79,17 +103,50 @@ async function worker() {
   };
   // Start spread over `spreadMs`, so the check-ins of the fleet are spread like a real one's.
   const t0 = Date.now();
-  await Promise.all(devices.map((id, i) => new Promise((resolve) => setTimeout(() => startOne(id).then(resolve, (err) => { counts.error++; counts.lastWarn = String(err?.message ?? err); resolve(); }), (i / devices.length) * spreadMs))));
+  await Promise.all(
+    devices.map(
+      (id, i) =>
+        new Promise((resolve) =>
+          setTimeout(
+            () =>
+              startOne(id).then(resolve, (err) => {
+                counts.error++;
+                counts.lastWarn = String(err?.message ?? err);
+                resolve();
+              }),
+            (i / devices.length) * spreadMs,
+          ),
+        ),
+    ),
+  );
   process.send({ ready: true, started: agents.length, ms: Date.now() - t0 });
   process.on('message', async (m) => {
-    if (m.mark) { markFrom = m.mark; return; }
-    if (m === 'checks') { process.send({ checks: agents.reduce((s, a) => s + a.sync.checks, 0) }); return; }
+    if (m.mark) {
+      markFrom = m.mark;
+      return;
+    }
+    if (m === 'checks') {
+      process.send({ checks: agents.reduce((s, a) => s + a.sync.checks, 0) });
+      return;
+    }
     if (m === 'stats') {
-      process.send({ stats: { ...counts, listening: agents.filter((a) => a.sync.status().listening).length, polling: agents.filter((a) => a.sync.status().pollingReason).length, delays: agents.flatMap((a) => a.sync.reloadDelaysMs) } });
+      process.send({
+        stats: {
+          ...counts,
+          listening: agents.filter((a) => a.sync.status().listening).length,
+          polling: agents.filter((a) => a.sync.status().pollingReason).length,
+          delays: agents.flatMap((a) => a.sync.reloadDelaysMs),
+        },
+      });
       return;
     }
     if (m !== 'stop') return;
-    await Promise.all(agents.map(async (a) => { await a.sync.stop(); await a.db.close(); }));
+    await Promise.all(
+      agents.map(async (a) => {
+        await a.sync.stop();
+        await a.db.close();
+      }),
+    );
     process.exit(0);
   });
 }
@@ -122,19 +179,38 @@ async function runPhase(o, { label, url, adminUrl, db: DB, mon, agents, bouncerP
   const procs = Math.min(o.procs, agents);
   for (let p = 0; p < procs; p++) {
     const devices = ids.filter((_, i) => i % procs === p);
-    const kid = fork(fileURLToPath(import.meta.url), ['--worker'], { env: { ...process.env, FLEET_JOB: JSON.stringify({ url, devices, spreadMs, dataRoot }) } });
-    kid.on('message', (m) => { if (m.seen && !seen.has(m.seen)) seen.set(m.seen, m.at); if (m.stats) stats.push(m.stats); if (m.checks !== undefined) checkReplies.push(m.checks); });
-    kids.push(new Promise((resolve) => kid.on('message', (m) => m.ready && resolve({ kid, started: m.started, ms: m.ms }))));
+    const kid = fork(fileURLToPath(import.meta.url), ['--worker'], {
+      env: { ...process.env, FLEET_JOB: JSON.stringify({ url, devices, spreadMs, dataRoot }) },
+    });
+    kid.on('message', (m) => {
+      if (m.seen && !seen.has(m.seen)) seen.set(m.seen, m.at);
+      if (m.stats) stats.push(m.stats);
+      if (m.checks !== undefined) checkReplies.push(m.checks);
+    });
+    kids.push(
+      new Promise((resolve) => kid.on('message', (m) => m.ready && resolve({ kid, started: m.started, ms: m.ms }))),
+    );
   }
   const workers = await Promise.all(kids);
   const started = workers.reduce((s, w) => s + w.started, 0);
   await sleep(settleMs); // the last starters finish their first load and listen probe; reconnects settle
 
   const q = async (text, params) => (await mon.query(text, params)).rows;
-  const backendPids = async () => (await q('SELECT pid FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()', [DB])).map((r) => r.pid);
-  const xacts = async () => Number((await q('SELECT xact_commit FROM pg_stat_database WHERE datname = $1', [DB]))[0].xact_commit);
+  const backendPids = async () =>
+    (await q('SELECT pid FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()', [DB])).map(
+      (r) => r.pid,
+    );
+  const xacts = async () =>
+    Number((await q('SELECT xact_commit FROM pg_stat_database WHERE datname = $1', [DB]))[0].xact_commit);
   let maxConns = 0;
-  const sampler = setInterval(() => { void backendPids().then((p) => { maxConns = Math.max(maxConns, p.length); }, () => undefined); }, 1000);
+  const sampler = setInterval(() => {
+    void backendPids().then(
+      (p) => {
+        maxConns = Math.max(maxConns, p.length);
+      },
+      () => undefined,
+    );
+  }, 1000);
   const load0 = loadavg();
   const pids0 = await backendPids();
   const cpu0 = new Map(pids0.map((p) => [p, cpuOf(p)]));
@@ -152,14 +228,25 @@ async function runPhase(o, { label, url, adminUrl, db: DB, mon, agents, bouncerP
   // backends that ended in the window lose their CPU from the sum: counted as 0 (they are few: the pool is stable)
   const backendCpu = pids1.reduce((s, p) => s + cpuOf(p) - (cpu0.get(p) ?? 0), 0);
   const out = {
-    phase: label, agents: started, windowSeconds: Math.round(secs), tps: Math.round((x1 - x0) / secs), agentCheckInsPerSecond: Math.round((c1 - c0) / secs),
+    phase: label,
+    agents: started,
+    windowSeconds: Math.round(secs),
+    tps: Math.round((x1 - x0) / secs),
+    agentCheckInsPerSecond: Math.round((c1 - c0) / secs),
     backendCpuPercentOfOneCore: +((100 * backendCpu) / secs).toFixed(1),
     ...(bouncerPid ? { pgbouncerCpuPercentOfOneCore: +((100 * (cpuOf(bouncerPid) - b0)) / secs).toFixed(1) } : {}),
-    serverConnections: pids1.length, serverConnectionsMax: maxConns, loadavg: `${load0} -> ${loadavg()}`,
+    serverConnections: pids1.length,
+    serverConnectionsMax: maxConns,
+    loadavg: `${load0} -> ${loadavg()}`,
   };
   if (statements) {
-    out.topStatements = (await q(`SELECT calls, round(total_exec_time) AS ms, left(regexp_replace(query, '\\s+', ' ', 'g'), 90) AS query
-      FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid WHERE d.datname = $1 ORDER BY calls DESC LIMIT 6`, [DB])).map((r) => `${r.calls}x ${r.ms} ms: ${r.query}`);
+    out.topStatements = (
+      await q(
+        `SELECT calls, round(total_exec_time) AS ms, left(regexp_replace(query, '\\s+', ' ', 'g'), 90) AS query
+      FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid WHERE d.datname = $1 ORDER BY calls DESC LIMIT 6`,
+        [DB],
+      )
+    ).map((r) => `${r.calls}x ${r.ms} ms: ${r.query}`);
   }
 
   // One global change (all agents reload): when did each apply it?
@@ -167,7 +254,9 @@ async function runPhase(o, { label, url, adminUrl, db: DB, mon, agents, bouncerP
   for (const w of workers) w.kid.send({ mark: at });
   const admin = new pg.Client({ connectionString: adminUrl });
   await admin.connect();
-  await admin.query("UPDATE settings SET value = (value::int + 1)::text WHERE device_id IS NULL AND key = 'run_retention_days'");
+  await admin.query(
+    "UPDATE settings SET value = (value::int + 1)::text WHERE device_id IS NULL AND key = 'run_retention_days'",
+  );
   await admin.end();
   const limit = at + 150_000; // two ticks and a half: anything later is reported as not reached
   while (seen.size < started && Date.now() < limit) await sleep(50);
@@ -178,20 +267,28 @@ async function runPhase(o, { label, url, adminUrl, db: DB, mon, agents, bouncerP
   const perSecond = new Map();
   for (const t of times) perSecond.set(Math.floor(t / 1000), (perSecond.get(Math.floor(t / 1000)) ?? 0) + 1);
   Object.assign(out, {
-    reached: `${seen.size}/${started}`, propagationMs: { median: pct(0.5), p99: pct(0.99), all: seen.size === started ? times[times.length - 1] : null },
-    busiestSecondReloads: Math.max(0, ...perSecond.values()), serverConnectionsMaxAll: maxConns,
+    reached: `${seen.size}/${started}`,
+    propagationMs: { median: pct(0.5), p99: pct(0.99), all: seen.size === started ? times[times.length - 1] : null },
+    busiestSecondReloads: Math.max(0, ...perSecond.values()),
+    serverConnectionsMaxAll: maxConns,
   });
   for (const w of workers) w.kid.send('stats');
   await sleep(1000);
   const delays = stats.flatMap((s) => s.delays);
   Object.assign(out, {
-    listening: stats.reduce((s, x) => s + x.listening, 0), polling: stats.reduce((s, x) => s + x.polling, 0),
+    listening: stats.reduce((s, x) => s + x.listening, 0),
+    polling: stats.reduce((s, x) => s + x.polling, 0),
     reloadSpreadMs: delays.length ? { n: delays.length, max: Math.max(...delays) } : null,
-    agentWarnings: stats.reduce((s, x) => s + x.warn, 0), agentErrors: stats.reduce((s, x) => s + x.error, 0),
+    agentWarnings: stats.reduce((s, x) => s + x.warn, 0),
+    agentErrors: stats.reduce((s, x) => s + x.error, 0),
   });
   const kinds = {};
   for (const s of stats) for (const [k, v] of Object.entries(s.kinds)) kinds[k] = (kinds[k] ?? 0) + v;
-  out.agentLogWarnings = Object.fromEntries(Object.entries(kinds).sort((a, b) => b[1] - a[1]).slice(0, 5));
+  out.agentLogWarnings = Object.fromEntries(
+    Object.entries(kinds)
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, 5),
+  );
   for (const w of workers) w.kid.send('stop');
   await Promise.all(workers.map((w) => new Promise((r) => (w.kid.exitCode !== null ? r() : w.kid.on('exit', r)))));
   fs.rmSync(dataRoot, { recursive: true, force: true });
@@ -204,9 +301,15 @@ async function main() {
   if (o.worker) return worker();
   const { openPostgres, migrate } = await import(dist('db/index.js'));
   const phases = o.phases.split(',');
-  const need = Math.max(o.notifyAgents * 2 + 50, 100);
+  // 2 connections per agent (pool + LISTEN) and room for a pool's burst at start (a second pool
+  // connection while the first serves a statement): the bench measures delivery, not this limit.
+  const need = Math.max(o.notifyAgents * 3 + 50, 100);
   // pg_stat_statements (postgresql-contrib, part of Debian's postgresql-15): which statements the fleet runs
-  const server = await startPrivatePg({ max_connections: need, shared_buffers: '128MB', shared_preload_libraries: 'pg_stat_statements' });
+  const server = await startPrivatePg({
+    max_connections: need,
+    shared_buffers: '128MB',
+    shared_preload_libraries: 'pg_stat_statements',
+  });
   let bouncer = null;
   try {
     const monitor = new pg.Client({ connectionString: server.url() });
@@ -221,24 +324,58 @@ async function main() {
       await migrate(db);
       await db.query(`INSERT INTO repositories (name, url, password) VALUES ('fleet', '/srv/restic', 'x')`);
       // registered as the agent's upsertDevice would have (so the first heartbeat changes nothing)
-      await db.query(`INSERT INTO devices (id, name, hostname, metadata) SELECT 'fleet-' || g, 'Fleet ' || g, 'bench', '{"agent_version":"bench"}' FROM generate_series(1, ${n}) g`);
-      await db.query(`INSERT INTO backup_jobs (device_id, name, source_paths, repository_id) SELECT id, 'Home', ARRAY['/home'], (SELECT id FROM repositories) FROM devices`);
-      await db.query(`INSERT INTO schedules (job_id, schedule_type, cron_expression) SELECT id, 'cron', '0 3 * * *' FROM backup_jobs`);
+      await db.query(
+        `INSERT INTO devices (id, name, hostname, metadata) SELECT 'fleet-' || g, 'Fleet ' || g, 'bench', '{"agent_version":"bench"}' FROM generate_series(1, ${n}) g`,
+      );
+      await db.query(
+        `INSERT INTO backup_jobs (device_id, name, source_paths, repository_id) SELECT id, 'Home', ARRAY['/home'], (SELECT id FROM repositories) FROM devices`,
+      );
+      await db.query(
+        `INSERT INTO schedules (job_id, schedule_type, cron_expression) SELECT id, 'cron', '0 3 * * *' FROM backup_jobs`,
+      );
       await db.query('ANALYZE');
       await db.close();
       return server.url(name);
     };
-    console.log(`fleet bench: ${os.cpus().length} cores, load ${loadavg()}, PostgreSQL ${(await monitor.query('SHOW server_version')).rows[0].server_version} (private, max_connections ${need}), ${o.procs} worker processes`);
+    console.log(
+      `fleet bench: ${os.cpus().length} cores, load ${loadavg()}, PostgreSQL ${(await monitor.query('SHOW server_version')).rows[0].server_version} (private, max_connections ${need}), ${o.procs} worker processes`,
+    );
     if (phases.includes('bouncer')) {
       await seedDb(DB, o.agents);
-      bouncer = await startPgBouncer({ serverPort: server.port, poolMode: 'transaction', settings: { max_client_conn: o.agents * 2 + 100 } });
-      await runPhase(o, { label: 'PgBouncer transaction mode, default intervals (check-in every 60 s)', url: bouncer.url(DB), adminUrl: server.url(DB), db: DB, mon: monitor, agents: o.agents, bouncerPid: bouncer.pid, spreadMs: o.startOver * 1000, window: o.window, settleMs: 5000 });
+      bouncer = await startPgBouncer({
+        serverPort: server.port,
+        poolMode: 'transaction',
+        settings: { max_client_conn: o.agents * 2 + 100 },
+      });
+      await runPhase(o, {
+        label: 'PgBouncer transaction mode, default intervals (check-in every 60 s)',
+        url: bouncer.url(DB),
+        adminUrl: server.url(DB),
+        db: DB,
+        mon: monitor,
+        agents: o.agents,
+        bouncerPid: bouncer.pid,
+        spreadMs: o.startOver * 1000,
+        window: o.window,
+        settleMs: 5000,
+      });
       await bouncer.stop();
       bouncer = null;
     }
     if (phases.includes('notify')) {
       const url = await seedDb(`${DB}_notify`, o.notifyAgents);
-      await runPhase(o, { label: 'direct with NOTIFY', url, adminUrl: url, db: `${DB}_notify`, mon: monitor, agents: o.notifyAgents, bouncerPid: null, spreadMs: 60_000, window: Math.min(o.window, 20), settleMs: 30_000 });
+      await runPhase(o, {
+        label: 'direct with NOTIFY',
+        url,
+        adminUrl: url,
+        db: `${DB}_notify`,
+        mon: monitor,
+        agents: o.notifyAgents,
+        bouncerPid: null,
+        spreadMs: 60_000,
+        window: Math.min(o.window, 20),
+        settleMs: 30_000,
+      });
     }
     await monitor.end();
   } finally {

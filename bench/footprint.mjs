@@ -36,15 +36,20 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { randomBytes } from 'node:crypto';
 import { buildBackupArgs } from '../dist/backup/command.js';
-import { buildResticEnv } from '../dist/backup/environment.js';
-import { discoverRestic } from '../dist/backup/restic-version.js';
+import { buildResticEnv } from '../dist/restic/connection.js';
+import { discoverRestic } from '../dist/restic/version.js';
 import { createBenchDatabase, makeSourceTree, seedBenchJob } from './dataset.mjs';
 
-const USAGE = 'usage: footprint.mjs [--db both|pg|pglite] [--starts N] [--idle SECONDS] [--backups N] [--files N] [--quick] [--keep]';
+const USAGE =
+  'usage: footprint.mjs [--db both|pg|pglite] [--starts N] [--idle SECONDS] [--backups N] [--files N] [--quick] [--keep]';
 const opts = { db: 'both', starts: 5, idle: 120, backups: 5, files: 10_000, keep: false, baseline: null };
 for (let i = 2; i < process.argv.length; i++) {
   const a = process.argv[i];
-  const num = () => { const n = Number(process.argv[++i]); if (!Number.isFinite(n) || n < 0) throw new Error(`${a} needs a number; ${USAGE}`); return n; };
+  const num = () => {
+    const n = Number(process.argv[++i]);
+    if (!Number.isFinite(n) || n < 0) throw new Error(`${a} needs a number; ${USAGE}`);
+    return n;
+  };
   if (a === '--db') opts.db = process.argv[++i];
   else if (a === '--starts') opts.starts = num();
   else if (a === '--idle') opts.idle = num();
@@ -68,14 +73,31 @@ function command(root) {
 }
 const repoRoot = path.resolve(import.meta.dirname, '..');
 // Variants: each database with this build, and with the baseline build when given.
-const variants = dbs.flatMap((db) => [{ key: db, db, cmd: command(repoRoot) }, ...(opts.baseline ? [{ key: `${db}@baseline`, db, cmd: command(opts.baseline) }] : [])]);
+const variants = dbs.flatMap((db) => [
+  { key: db, db, cmd: command(repoRoot) },
+  ...(opts.baseline ? [{ key: `${db}@baseline`, db, cmd: command(opts.baseline) }] : []),
+]);
 const kinds = variants.map((v) => v.key);
 const cli = (env, ...args) => [...env.cmd, '--config', env.config, ...args];
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const median = (xs) => { const s = [...xs].sort((a, b) => a - b); const m = s.length >> 1; return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2; };
-const load = () => os.loadavg().map((x) => x.toFixed(2)).join(' ');
-const freePort = () => new Promise((resolve) => { const s = net.createServer().listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => resolve(p)); }); });
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
+const load = () =>
+  os
+    .loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ');
+const freePort = () =>
+  new Promise((resolve) => {
+    const s = net.createServer().listen(0, '127.0.0.1', () => {
+      const p = s.address().port;
+      s.close(() => resolve(p));
+    });
+  });
 const log = (msg) => console.error(`[${new Date().toISOString().slice(11, 19)} load ${load()}] ${msg}`);
 
 function proc(pid) {
@@ -92,10 +114,15 @@ function proc(pid) {
  */
 function timed(cmd, args, env) {
   const t0 = performance.now();
-  const r = spawnSync('/usr/bin/time', ['-f', 'FOOTPRINT_TIME %U %S %M', cmd, ...args], { env, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+  const r = spawnSync('/usr/bin/time', ['-f', 'FOOTPRINT_TIME %U %S %M', cmd, ...args], {
+    env,
+    encoding: 'utf8',
+    maxBuffer: 64 * 1024 * 1024,
+  });
   const seconds = (performance.now() - t0) / 1000;
   if (r.error) throw r.error;
-  if (r.status !== 0) throw new Error(`${cmd} ${args.slice(0, 5).join(' ')} exited ${r.status}: ${r.stderr.slice(0, 800)}`);
+  if (r.status !== 0)
+    throw new Error(`${cmd} ${args.slice(0, 5).join(' ')} exited ${r.status}: ${r.stderr.slice(0, 800)}`);
   const [user, sys, maxKb] = /FOOTPRINT_TIME (\S+) (\S+) (\d+)/.exec(r.stderr).slice(1).map(Number);
   return { seconds, cpu: user + sys, maxRssMiB: maxKb / 1024, stdout: r.stdout };
 }
@@ -122,7 +149,9 @@ async function setup({ key: kind, db: dbKind, cmd }) {
     yaml.push(`database:\n  url: "${pgDb.url}"\n  ssl_mode: disable`);
   }
   const port = await freePort();
-  yaml.push(`client:\n  data_dir: "${dataDir}"\n  log_file: "${path.join(dataDir, 'agent.log')}"\n  log_level: warn\n  restic_binary: /usr/bin/restic\n  http_bind: "127.0.0.1:${port}"`);
+  yaml.push(
+    `client:\n  data_dir: "${dataDir}"\n  log_file: "${path.join(dataDir, 'agent.log')}"\n  log_level: warn\n  restic_binary: /usr/bin/restic\n  http_bind: "127.0.0.1:${port}"`,
+  );
   const config = path.join(dir, 'config.yaml');
   fs.writeFileSync(config, `${yaml.join('\n')}\n`);
   const job = await seedBenchJob({ pgDb, dataDir, deviceId, repoDir, password, src });
@@ -133,10 +162,16 @@ async function startAgent(env) {
   const t0 = performance.now();
   const child = spawn(process.execPath, cli(env, 'run'), { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
-  child.stderr.on('data', (d) => { if (stderr.length < 20_000) stderr += d; });
+  child.stderr.on('data', (d) => {
+    if (stderr.length < 20_000) stderr += d;
+  });
   for (;;) {
-    if (child.exitCode !== null) throw new Error(`${env.kind} agent exited ${child.exitCode}: ${stderr.slice(0, 2000)}`);
-    if (performance.now() - t0 > 60_000) { child.kill('SIGKILL'); throw new Error(`${env.kind} agent: no healthy API within 60 s`); }
+    if (child.exitCode !== null)
+      throw new Error(`${env.kind} agent exited ${child.exitCode}: ${stderr.slice(0, 2000)}`);
+    if (performance.now() - t0 > 60_000) {
+      child.kill('SIGKILL');
+      throw new Error(`${env.kind} agent: no healthy API within 60 s`);
+    }
     try {
       const res = await fetch(`http://127.0.0.1:${env.port}/health`);
       if (res.ok) {
@@ -144,7 +179,9 @@ async function startAgent(env) {
         const p = proc(child.pid);
         return { child, seconds, rssMiB: p.rssMiB, cpu: p.ticks / 100 };
       }
-    } catch { /* not listening yet */ }
+    } catch {
+      /* not listening yet */
+    }
     await sleep(10);
   }
 }
@@ -174,7 +211,9 @@ try {
       const s = await startAgent(envs[k]);
       await stopAgent(s.child);
       results.starts[k].push(s);
-      log(`start ${k} #${i + 1}: ${(s.seconds * 1000).toFixed(0)} ms to healthy (CPU ${(s.cpu * 1000).toFixed(0)} ms), RSS ${s.rssMiB.toFixed(1)} MiB`);
+      log(
+        `start ${k} #${i + 1}: ${(s.seconds * 1000).toFixed(0)} ms to healthy (CPU ${(s.cpu * 1000).toFixed(0)} ms), RSS ${s.rssMiB.toFixed(1)} MiB`,
+      );
     }
   }
   results.load.starts.push(load());
@@ -194,9 +233,18 @@ try {
     const seconds = (performance.now() - t0) / 1000;
     for (const k of kinds) {
       const b = proc(agents[k].child.pid);
-      results.idle[k] = { seconds, rssStartMiB: agents[k].rssMiB, rssEndMiB: b.rssMiB, rssMedianMiB: median(samples[k]), rssMaxMiB: Math.max(...samples[k]), cpuPercent: ((b.ticks - a[k].ticks) / 100 / seconds) * 100 };
+      results.idle[k] = {
+        seconds,
+        rssStartMiB: agents[k].rssMiB,
+        rssEndMiB: b.rssMiB,
+        rssMedianMiB: median(samples[k]),
+        rssMaxMiB: Math.max(...samples[k]),
+        cpuPercent: ((b.ticks - a[k].ticks) / 100 / seconds) * 100,
+      };
       await stopAgent(agents[k].child);
-      log(`idle ${k}: RSS ${results.idle[k].rssEndMiB.toFixed(1)} MiB after ${seconds.toFixed(0)} s, CPU ${results.idle[k].cpuPercent.toFixed(2)} %`);
+      log(
+        `idle ${k}: RSS ${results.idle[k].rssEndMiB.toFixed(1)} MiB after ${seconds.toFixed(0)} s, CPU ${results.idle[k].cpuPercent.toFixed(2)} %`,
+      );
     }
     results.load.idle.push(load());
   }
@@ -217,16 +265,21 @@ try {
         if (j.status !== 'success') throw new Error(`${k} backup ${j.status}: ${j.errorMessage}`);
         agent[k].push({ wall: r.seconds, cpu: r.cpu, maxRssMiB: r.maxRssMiB, runBackup: j.durationSeconds });
       }
-      log(`backup round ${i + 1}: bare ${(bare[i] * 1000).toFixed(0)} ms (CPU ${(bareCpu[i] * 1000).toFixed(0)}), ${kinds.map((k) => `${k} ${(agent[k][i].wall * 1000).toFixed(0)} ms (CPU ${(agent[k][i].cpu * 1000).toFixed(0)})`).join(', ')}`);
+      log(
+        `backup round ${i + 1}: bare ${(bare[i] * 1000).toFixed(0)} ms (CPU ${(bareCpu[i] * 1000).toFixed(0)}), ${kinds.map((k) => `${k} ${(agent[k][i].wall * 1000).toFixed(0)} ms (CPU ${(agent[k][i].cpu * 1000).toFixed(0)})`).join(', ')}`,
+      );
     }
     for (const k of kinds) {
       results.backup[k] = {
-        bareMedianMs: median(bare) * 1000, agentMedianMs: median(agent[k].map((x) => x.wall)) * 1000,
+        bareMedianMs: median(bare) * 1000,
+        agentMedianMs: median(agent[k].map((x) => x.wall)) * 1000,
         ratioOfMedians: median(agent[k].map((x) => x.wall)) / median(bare),
         medianPairedRatio: median(agent[k].map((x, i) => x.wall / bare[i])),
         outsideRunMs: median(agent[k].map((x) => x.wall - x.runBackup)) * 1000,
-        bareCpuMs: median(bareCpu) * 1000, agentCpuMs: median(agent[k].map((x) => x.cpu)) * 1000,
-        cpuRatio: median(agent[k].map((x, i) => x.cpu / bareCpu[i])), maxRssMiB: median(agent[k].map((x) => x.maxRssMiB)),
+        bareCpuMs: median(bareCpu) * 1000,
+        agentCpuMs: median(agent[k].map((x) => x.cpu)) * 1000,
+        cpuRatio: median(agent[k].map((x, i) => x.cpu / bareCpu[i])),
+        maxRssMiB: median(agent[k].map((x) => x.maxRssMiB)),
       };
     }
     results.load.backup.push(load());
@@ -242,16 +295,28 @@ results.load.after = load();
 
 const f = (n, d = 0) => (n === undefined ? '-' : n.toFixed(d));
 const name = (k) => k.replace(/^pglite/, 'PGlite (embedded)').replace(/^pg\b/, 'PostgreSQL');
-console.log(`node ${process.version}, ${os.cpus().length} CPUs, restic ${restic.version.raw}; ${opts.files} files; load average (1/5/15 min) before ${results.load.before}, after ${results.load.after}`);
-console.log(`starts: ${opts.starts} per database (load ${results.load.starts?.join(' -> ')}); idle ${opts.idle} s (load ${results.load.idle?.join(' -> ') ?? '-'}); one-shot backups: ${opts.backups} rounds (load ${results.load.backup?.join(' -> ') ?? '-'})`);
+console.log(
+  `node ${process.version}, ${os.cpus().length} CPUs, restic ${restic.version.raw}; ${opts.files} files; load average (1/5/15 min) before ${results.load.before}, after ${results.load.after}`,
+);
+console.log(
+  `starts: ${opts.starts} per database (load ${results.load.starts?.join(' -> ')}); idle ${opts.idle} s (load ${results.load.idle?.join(' -> ') ?? '-'}); one-shot backups: ${opts.backups} rounds (load ${results.load.backup?.join(' -> ') ?? '-'})`,
+);
 console.log('');
-console.log('| database | start to healthy median (min-max) | CPU until healthy | RSS after start | RSS after idle (median / max over idle) | idle CPU | one-shot backup median vs bare restic | wall ratio (paired median / of medians) | CPU vs bare (ratio) | outside the run | one-shot peak RSS |');
+console.log(
+  '| database | start to healthy median (min-max) | CPU until healthy | RSS after start | RSS after idle (median / max over idle) | idle CPU | one-shot backup median vs bare restic | wall ratio (paired median / of medians) | CPU vs bare (ratio) | outside the run | one-shot peak RSS |',
+);
 console.log('|---|---|---|---|---|---|---|---|---|---|---|');
 for (const k of kinds) {
   const st = results.starts[k];
   const secs = st.map((s) => s.seconds);
   const id = results.idle[k];
   const b = results.backup[k];
-  console.log(`| ${name(k)} | ${f(median(secs), 2)} s (${f(Math.min(...secs), 2)}-${f(Math.max(...secs), 2)}) | ${f(median(st.map((s) => s.cpu)), 2)} s | ${f(median(st.map((s) => s.rssMiB)))} MiB | ${id ? `${f(id.rssEndMiB)} MiB (${f(id.rssMedianMiB)} / ${f(id.rssMaxMiB)}) after ${f(id.seconds)} s` : '-'} | ${id ? `${f(id.cpuPercent, 2)} %` : '-'} | ${b ? `${f(b.agentMedianMs)} ms vs ${f(b.bareMedianMs)} ms` : '-'} | ${b ? `${f(b.medianPairedRatio, 2)}x / ${f(b.ratioOfMedians, 2)}x` : '-'} | ${b ? `${f(b.agentCpuMs)} vs ${f(b.bareCpuMs)} ms (${f(b.cpuRatio, 2)}x)` : '-'} | ${b ? `${f(b.outsideRunMs)} ms` : '-'} | ${b ? `${f(b.maxRssMiB)} MiB` : '-'} |`);
+  console.log(
+    `| ${name(k)} | ${f(median(secs), 2)} s (${f(Math.min(...secs), 2)}-${f(Math.max(...secs), 2)}) | ${f(median(st.map((s) => s.cpu)), 2)} s | ${f(median(st.map((s) => s.rssMiB)))} MiB | ${id ? `${f(id.rssEndMiB)} MiB (${f(id.rssMedianMiB)} / ${f(id.rssMaxMiB)}) after ${f(id.seconds)} s` : '-'} | ${id ? `${f(id.cpuPercent, 2)} %` : '-'} | ${b ? `${f(b.agentMedianMs)} ms vs ${f(b.bareMedianMs)} ms` : '-'} | ${b ? `${f(b.medianPairedRatio, 2)}x / ${f(b.ratioOfMedians, 2)}x` : '-'} | ${b ? `${f(b.agentCpuMs)} vs ${f(b.bareCpuMs)} ms (${f(b.cpuRatio, 2)}x)` : '-'} | ${b ? `${f(b.outsideRunMs)} ms` : '-'} | ${b ? `${f(b.maxRssMiB)} MiB` : '-'} |`,
+  );
 }
-if (process.env.FOOTPRINT_JSON) fs.writeFileSync(process.env.FOOTPRINT_JSON, JSON.stringify({ opts, results }, (k, v) => (k === 'child' ? undefined : v), 1));
+if (process.env.FOOTPRINT_JSON)
+  fs.writeFileSync(
+    process.env.FOOTPRINT_JSON,
+    JSON.stringify({ opts, results }, (k, v) => (k === 'child' ? undefined : v), 1),
+  );

@@ -18,8 +18,8 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { randomBytes } from 'node:crypto';
 import { buildBackupArgs } from '../dist/backup/command.js';
-import { buildResticEnv } from '../dist/backup/environment.js';
-import { discoverRestic } from '../dist/backup/restic-version.js';
+import { buildResticEnv } from '../dist/restic/connection.js';
+import { discoverRestic } from '../dist/restic/version.js';
 import { createBenchDatabase, makeSourceTree, seedBenchJob } from './dataset.mjs';
 
 const repoRoot = path.resolve(import.meta.dirname, '..');
@@ -32,9 +32,14 @@ for (let i = 2; i < process.argv.length; i++) {
   else if (a === '--keep') opts.keep = true;
   else throw new Error(`unknown option ${a}`);
 }
-if (!['pg', 'pglite'].includes(opts.db) || !(opts.files > 0) || !(opts.runs > 0)) throw new Error('usage: overhead.mjs [--db pg|pglite] [--files N] [--runs R]');
+if (!['pg', 'pglite'].includes(opts.db) || !(opts.files > 0) || !(opts.runs > 0))
+  throw new Error('usage: overhead.mjs [--db pg|pglite] [--files N] [--runs R]');
 
-const median = (xs) => { const s = [...xs].sort((a, b) => a - b); const m = s.length >> 1; return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2; };
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
 const ms = (s) => Number((s * 1000).toFixed(0));
 
 /** Run a command to completion; returns wall seconds, exit code and stdout. Throws on spawn error. */
@@ -43,7 +48,8 @@ function timed(cmd, args, env, okCodes = [0]) {
   const r = spawnSync(cmd, args, { env, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
   const seconds = (performance.now() - t0) / 1000;
   if (r.error) throw r.error;
-  if (!okCodes.includes(r.status)) throw new Error(`${cmd} ${args.slice(0, 4).join(' ')} exited ${r.status}: ${r.stderr.slice(0, 500)}`);
+  if (!okCodes.includes(r.status))
+    throw new Error(`${cmd} ${args.slice(0, 4).join(' ')} exited ${r.status}: ${r.stderr.slice(0, 500)}`);
   return { seconds, stdout: r.stdout };
 }
 
@@ -62,7 +68,9 @@ if (opts.db === 'pg') {
   pgDb = await createBenchDatabase();
   yaml.push(`database:\n  url: "${pgDb.url}"\n  ssl_mode: disable`);
 }
-yaml.push(`client:\n  data_dir: "${dataDir}"\n  log_file: "${path.join(dataDir, 'agent.log')}"\n  restic_binary: /usr/bin/restic\n  http_bind: "127.0.0.1:0"`);
+yaml.push(
+  `client:\n  data_dir: "${dataDir}"\n  log_file: "${path.join(dataDir, 'agent.log')}"\n  restic_binary: /usr/bin/restic\n  http_bind: "127.0.0.1:0"`,
+);
 const configFile = path.join(tmp, 'config.yaml');
 fs.writeFileSync(configFile, `${yaml.join('\n')}\n`);
 
@@ -76,14 +84,24 @@ const env = buildResticEnv({ repository: job.repository, dataDir, agentEnv: proc
 timed('/usr/bin/restic', ['init'], env);
 const agentArgs = ['dist/main.js', '--config', configFile, 'backup', 'bench', '--json'];
 const agent = () => {
-  const r = timed(process.execPath, agentArgs.map((a) => (a === 'dist/main.js' ? path.join(repoRoot, a) : a)), process.env);
+  const r = timed(
+    process.execPath,
+    agentArgs.map((a) => (a === 'dist/main.js' ? path.join(repoRoot, a) : a)),
+    process.env,
+  );
   const j = JSON.parse(r.stdout);
   if (j.status !== 'success') throw new Error(`agent run ${j.status}: ${j.errorMessage}`);
   return { wall: r.seconds, runBackup: j.durationSeconds, files: j.totalFilesProcessed };
 };
 const bare = () => {
   const r = timed('/usr/bin/restic', args, env);
-  const summary = JSON.parse(r.stdout.trim().split('\n').filter((l) => l.includes('"summary"')).pop());
+  const summary = JSON.parse(
+    r.stdout
+      .trim()
+      .split('\n')
+      .filter((l) => l.includes('"summary"'))
+      .pop(),
+  );
   return { wall: r.seconds, resticReported: summary.total_duration, files: summary.total_files_processed };
 };
 
@@ -98,33 +116,47 @@ for (let i = 0; i < opts.runs; i++) {
 }
 // Fixed costs, measured on their own in the same run (medians of 5).
 const rep = (fn) => median(Array.from({ length: 5 }, fn));
-const nodeStartup = rep(() => timed(process.execPath, [path.join(repoRoot, 'dist/main.js'), '--version'], process.env).seconds);
+const nodeStartup = rep(
+  () => timed(process.execPath, [path.join(repoRoot, 'dist/main.js'), '--version'], process.env).seconds,
+);
 const resticVersion = rep(() => timed('/usr/bin/restic', ['version', '--json'], env).seconds);
 const listLocks = rep(() => timed('/usr/bin/restic', ['list', 'locks', '--no-lock'], env).seconds);
 const openScript = `import { openDatabase, migrate } from ${JSON.stringify(path.join(repoRoot, 'dist/db/index.js'))};
 const t0 = performance.now(); const db = await openDatabase(${JSON.stringify({ database: pgDb ? { url: pgDb.url, ssl_mode: 'disable' } : undefined, dataDir })});
 const t1 = performance.now(); await migrate(db); const t2 = performance.now(); await db.close();
 console.log(JSON.stringify({ open: (t1 - t0) / 1000, migrate: (t2 - t1) / 1000, close: (performance.now() - t2) / 1000 }));`;
-const dbTimes = Array.from({ length: 3 }, () => JSON.parse(timed(process.execPath, ['--input-type=module', '-e', openScript], process.env).stdout));
+const dbTimes = Array.from({ length: 3 }, () =>
+  JSON.parse(timed(process.execPath, ['--input-type=module', '-e', openScript], process.env).stdout),
+);
 
 const bareMed = median(bares.map((b) => b.wall));
 const agentMed = median(agents.map((a) => a.wall));
 const runBackupMed = median(agents.map((a) => a.runBackup));
 const result = {
-  db: opts.db, files: agents[0].files, runs: opts.runs, resticVersion: restic.version.raw,
+  db: opts.db,
+  files: agents[0].files,
+  runs: opts.runs,
+  resticVersion: restic.version.raw,
   initialBackupMs: ms(first.wall),
-  bareMedianMs: ms(bareMed), agentMedianMs: ms(agentMed),
-  ratio: Number((agentMed / bareMed).toFixed(3)), overheadPercent: Number(((agentMed / bareMed - 1) * 100).toFixed(1)),
+  bareMedianMs: ms(bareMed),
+  agentMedianMs: ms(agentMed),
+  ratio: Number((agentMed / bareMed).toFixed(3)),
+  overheadPercent: Number(((agentMed / bareMed - 1) * 100).toFixed(1)),
   agentFixedCostMs: ms(agentMed - bareMed),
   breakdownMs: {
     agentOutsideRunBackup: ms(agentMed - runBackupMed),
     runBackupMinusBareRestic: ms(runBackupMed - bareMed),
-    nodeStartupVersionFlag: ms(nodeStartup), resticVersionSpawn: ms(resticVersion), resticListLocksSpawn: ms(listLocks),
-    dbOpen: ms(median(dbTimes.map((t) => t.open))), dbMigrateNoop: ms(median(dbTimes.map((t) => t.migrate))), dbClose: ms(median(dbTimes.map((t) => t.close))),
+    nodeStartupVersionFlag: ms(nodeStartup),
+    resticVersionSpawn: ms(resticVersion),
+    resticListLocksSpawn: ms(listLocks),
+    dbOpen: ms(median(dbTimes.map((t) => t.open))),
+    dbMigrateNoop: ms(median(dbTimes.map((t) => t.migrate))),
+    dbClose: ms(median(dbTimes.map((t) => t.close))),
   },
   bareResticReportedDurationMedianMs: ms(median(bares.map((b) => b.resticReported))),
   agentRunBackupDurationMedianMs: ms(runBackupMed),
-  bareMs: bares.map((b) => ms(b.wall)), agentMs: agents.map((a) => ms(a.wall)),
+  bareMs: bares.map((b) => ms(b.wall)),
+  agentMs: agents.map((a) => ms(a.wall)),
 };
 console.log(JSON.stringify(result, null, 1));
 if (!opts.keep) fs.rmSync(tmp, { recursive: true, force: true });

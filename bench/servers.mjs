@@ -18,14 +18,20 @@ export function freePort() {
   return new Promise((resolve, reject) => {
     const srv = net.createServer();
     srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => { const { port } = srv.address(); srv.close(() => resolve(port)); });
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
   });
 }
 
 function portOpen(port) {
   return new Promise((resolve) => {
     const s = net.connect(port, '127.0.0.1');
-    s.once('connect', () => { s.destroy(); resolve(true); });
+    s.once('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
     s.once('error', () => resolve(false));
   });
 }
@@ -44,16 +50,43 @@ export async function startPrivatePg(settings = {}) {
   const data = path.join(root, 'data');
   fs.mkdirSync(data, { mode: 0o700 });
   if (asRoot) execFileSync('chown', ['-R', 'postgres:postgres', root]);
-  execFileSync(...asPostgres(path.join(PG_BIN, 'initdb'), ['-D', data, '-U', 'postgres', '-A', 'trust', '-E', 'UTF8', '--no-sync']), { stdio: 'ignore' });
+  execFileSync(
+    ...asPostgres(path.join(PG_BIN, 'initdb'), [
+      '-D',
+      data,
+      '-U',
+      'postgres',
+      '-A',
+      'trust',
+      '-E',
+      'UTF8',
+      '--no-sync',
+    ]),
+    { stdio: 'ignore' },
+  );
   const port = await freePort();
-  const extra = Object.entries(settings).map(([k, v]) => ` -c ${k}=${v}`).join('');
-  const pgctl = (args) => execFileSync(...asPostgres(path.join(PG_BIN, 'pg_ctl'), ['-D', data, ...args]), { stdio: 'ignore' });
-  pgctl(['-o', `-p ${port} -k /tmp -c listen_addresses=127.0.0.1${extra}`, '-l', path.join(root, 'server.log'), '-w', 'start']);
+  const extra = Object.entries(settings)
+    .map(([k, v]) => ` -c ${k}=${v}`)
+    .join('');
+  const pgctl = (args) =>
+    execFileSync(...asPostgres(path.join(PG_BIN, 'pg_ctl'), ['-D', data, ...args]), { stdio: 'ignore' });
+  pgctl([
+    '-o',
+    `-p ${port} -k /tmp -c listen_addresses=127.0.0.1${extra}`,
+    '-l',
+    path.join(root, 'server.log'),
+    '-w',
+    'start',
+  ]);
   return {
     port,
     url: (db = 'postgres') => `postgres://postgres@127.0.0.1:${port}/${db}?sslmode=disable`,
     stop() {
-      try { pgctl(['stop', '-m', 'immediate', '-w']); } catch { /* already stopped */ }
+      try {
+        pgctl(['stop', '-m', 'immediate', '-w']);
+      } catch {
+        /* already stopped */
+      }
       fs.rmSync(root, { recursive: true, force: true });
     },
   };
@@ -65,11 +98,20 @@ export async function startPgBouncer({ serverPort, poolMode, settings = {}, nofi
   const port = await freePort();
   const ini = path.join(root, 'pgbouncer.ini');
   fs.writeFileSync(path.join(root, 'userlist.txt'), '"postgres" ""\n');
-  const extra = Object.entries(settings).map(([k, v]) => `${k} = ${v}`).join('\n');
-  fs.writeFileSync(ini, `[databases]\n* = host=127.0.0.1 port=${serverPort}\n\n[pgbouncer]\nlisten_addr = 127.0.0.1\nlisten_port = ${port}\nunix_socket_dir =\nauth_type = trust\nauth_file = ${path.join(root, 'userlist.txt')}\nlogfile = ${path.join(root, 'pgbouncer.log')}\npool_mode = ${poolMode}\n${extra}\n`);
+  const extra = Object.entries(settings)
+    .map(([k, v]) => `${k} = ${v}`)
+    .join('\n');
+  fs.writeFileSync(
+    ini,
+    `[databases]\n* = host=127.0.0.1 port=${serverPort}\n\n[pgbouncer]\nlisten_addr = 127.0.0.1\nlisten_port = ${port}\nunix_socket_dir =\nauth_type = trust\nauth_file = ${path.join(root, 'userlist.txt')}\nlogfile = ${path.join(root, 'pgbouncer.log')}\npool_mode = ${poolMode}\n${extra}\n`,
+  );
   if (asRoot) execFileSync('chown', ['-R', 'postgres', root]);
   // The shell raises the file-descriptor limit for PgBouncer alone, then becomes it (exec).
-  const child = spawn('sh', ['-c', `ulimit -n ${nofile} && exec /usr/sbin/pgbouncer ${asRoot ? '-u postgres ' : ''}"$0"`, ini], { stdio: 'ignore' });
+  const child = spawn(
+    'sh',
+    ['-c', `ulimit -n ${nofile} && exec /usr/sbin/pgbouncer ${asRoot ? '-u postgres ' : ''}"$0"`, ini],
+    { stdio: 'ignore' },
+  );
   await waitPort(port, 15_000);
   return {
     port,

@@ -30,7 +30,7 @@ GRANT SELECT ON devices, repositories, backup_jobs, schedules, backup_hooks, set
 -- Registers itself (INSERT) and refreshes its row (start and every heartbeat).
 GRANT INSERT (id, name, description, platform, hostname, last_seen, metadata) ON devices TO backup_client;
 GRANT UPDATE (name, description, platform, hostname, last_seen, metadata) ON devices TO backup_client;
--- Records runs; DELETE only for run_retention_days (src/runs/retention.ts).
+-- Records runs; DELETE only for run_retention_days (src/runs/run-history-cleanup.ts).
 GRANT INSERT, UPDATE, DELETE ON runs TO backup_client;
 GRANT USAGE ON SEQUENCE runs_id_seq TO backup_client;
 -- Stores when schedules last ran and run next (display only; bumps no config version).
@@ -42,6 +42,16 @@ GRANT UPDATE (updated_at) ON settings TO backup_client;
 -- The change-marker trigger runs with the caller's rights: when an agent's registration changes
 -- its device's name or metadata (e.g. after an upgrade), it bumps config_versions.
 GRANT INSERT, UPDATE ON config_versions TO backup_client;
+-- Issue 18: repository leases (prune/check/forget coordination) and the fleet's repository state.
+GRANT SELECT, INSERT, UPDATE, DELETE ON repository_leases, repository_state TO backup_client;
+GRANT USAGE ON SEQUENCE repository_leases_id_seq TO backup_client;
+-- A job's retention policy (the local UI, and `rbackup2 job set-retention` run with the device's own config and role).
+GRANT UPDATE (retention) ON backup_jobs TO backup_client;
+-- Notifications (migration 012, issue 19): writes its own notification_outbox rows (run.failed,
+-- run.recovered, ...; the notifier routes them) and reads the leases (is a notifier alive?). Nothing
+-- on notification_channels (their config holds secrets) or notification_deliveries.
+GRANT SELECT, INSERT ON notification_outbox TO backup_client;
+GRANT SELECT ON leases TO backup_client;
 -- LISTEN rbackup2_config and pg_notify need no grant.
 
 -- The retention marker row, created here because backup_client may not insert settings.
@@ -52,7 +62,7 @@ ON CONFLICT (key) WHERE device_id IS NULL DO NOTHING;
 -- backup_viewer: read-only; no repository secrets (url may carry credentials, e.g. rest:https://user:pass@...)
 -- and no settings values (repository_password is a setting).
 GRANT SELECT ON devices, backup_jobs, schedules, backup_hooks, runs, latest_runs, job_summary,
-                config_versions, schema_migrations
+                config_versions, schema_migrations, repository_state
     TO backup_viewer;
 GRANT SELECT (id, name, cache_dir, created_at, updated_at) ON repositories TO backup_viewer;
 GRANT SELECT (id, device_id, key, description, created_at, updated_at) ON settings TO backup_viewer;

@@ -23,7 +23,9 @@ let listed;
 try {
   listed = execFileSync('git', ['ls-files', '-z'], { cwd: root, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
 } catch (err) {
-  console.error(`check-self-contained: cannot list tracked files in ${root} (git ls-files: ${err.message.split('\n')[0]})`);
+  console.error(
+    `check-self-contained: cannot list tracked files in ${root} (git ls-files: ${err.message.split('\n')[0]})`,
+  );
   process.exit(2);
 }
 
@@ -44,7 +46,9 @@ for (const file of listed.split('\0')) {
 
 if (hits.length > 0) {
   for (const hit of hits) console.error(hit);
-  console.error(`check-self-contained: ${hits.length} line(s) refer to ${needles[0]}, outside the repository; copy what they need into it (e.g. test/fixtures/)`);
+  console.error(
+    `check-self-contained: ${hits.length} line(s) refer to ${needles[0]}, outside the repository; copy what they need into it (e.g. test/fixtures/)`,
+  );
   process.exit(1);
 }
 console.log('check-self-contained: no tracked file outside .ci/ refers to a folder beside the repository');

@@ -22,14 +22,26 @@ export const ERROR_CODES = {
   RELICA_INVALID: 'the Relica state file is malformed',
   UNAUTHORIZED: 'the API token is missing or wrong',
   FORBIDDEN: 'the request was refused by the local security rules',
+  NOTIFY_FAILED: 'a notification channel did not accept a (test) notification',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
 
 /** Errors that are the user's to fix (bad config, bad argument): printed as one line, no stack. */
 const USER_ERRORS: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
-  'CONFIG_NOT_FOUND', 'CONFIG_INVALID', 'DB_CONNECT', 'DB_LOCKED', 'NOT_FOUND', 'INVALID_INPUT',
-  'CONFLICT', 'RESTIC_MISSING', 'RELICA_INVALID', 'SCHEDULE_INVALID', 'UNAUTHORIZED', 'FORBIDDEN',
+  'CONFIG_NOT_FOUND',
+  'CONFIG_INVALID',
+  'DB_CONNECT',
+  'DB_LOCKED',
+  'NOT_FOUND',
+  'INVALID_INPUT',
+  'CONFLICT',
+  'RESTIC_MISSING',
+  'RELICA_INVALID',
+  'SCHEDULE_INVALID',
+  'UNAUTHORIZED',
+  'FORBIDDEN',
+  'NOTIFY_FAILED',
 ]);
 
 /** One named problem with its own field path, for errors that list several (config, API body). */

@@ -3,15 +3,47 @@
  * of the API and by metrics. Created once in the composition root (no module-level instance).
  */
 import { EventEmitter } from 'node:events';
-import type { ProgressEvent } from './backup/output-parser.js';
+import type { ProgressEvent } from './restic/backup-output.js';
+import type { RunOperation, RunStatus } from './db/queries/runs.js';
 
 /** Live progress of a running backup, as the parser reports it (restic `status` lines). */
 export type RunProgress = Omit<ProgressEvent, 'errorCount'>;
 
+/** What every run event names: the run, its kind, and what it worked on. */
+export interface RunEventBase {
+  runId: number | null;
+  /** runs.operation: backup, forget, prune, check, restore, unlock. */
+  operation: RunOperation;
+  /** The job; null for a repository-level run. */
+  jobId: string | null;
+  /** The job's name, or the repository's for a repository-level run. */
+  jobName: string;
+  /** runs.repository_id; null for backups and the settings repository. */
+  repositoryId: string | null;
+}
+
+/**
+ * The one way to observe a run (issue 14): the SSE stream, the metrics and later the notifications
+ * subscribe to these; the run lifecycle (src/runs/run-lifecycle.ts) is the only publisher.
+ */
 export interface AgentEvents {
-  'run.started': { runId: number | null; jobId: string; jobName: string; triggeredBy: string; startTime: string };
-  'run.progress': { runId: number | null; jobId: string; progress: RunProgress };
-  'run.finished': { runId: number | null; jobId: string; jobName: string; status: string; snapshotId: string | null; durationSeconds: number };
+  'run.started': RunEventBase & { triggeredBy: string; startTime: string };
+  'run.progress': RunEventBase & { progress: RunProgress };
+  /** After the outcome is recorded (or journalled): the outcome, its error and the figures metrics need. */
+  'run.finished': RunEventBase & {
+    triggeredBy: string;
+    status: Exclude<RunStatus, 'running'>;
+    /** ISO 8601. */
+    endTime: string;
+    durationSeconds: number;
+    snapshotId: string | null;
+    exitCode: number | null;
+    errorMessage: string | null;
+    /** A short machine-readable reason (backup: error kind such as `empty_source`), or null. */
+    errorKind: string | null;
+    totalFilesProcessed: number | null;
+    dataAddedBytes: number | null;
+  };
   'config.reloaded': { changes: string[]; loadedAt: string };
 }
 

@@ -9,11 +9,21 @@ import path from 'node:path';
 import { mkdirSync } from 'node:fs';
 import { pino, type Logger, type LevelWithSilent } from 'pino';
 import type { RollingStream } from 'pino-roll';
+import { systemClock } from './clock.js';
 
 export type { Logger };
 
 /** Field names whose values never reach a log line (pino `redact`). */
-const SECRET_KEYS = ['password', 'repository_password', 'RESTIC_PASSWORD', 'api_token', 'apiToken', 'token', 'authorization', 'connectionString'];
+const SECRET_KEYS = [
+  'password',
+  'repository_password',
+  'RESTIC_PASSWORD',
+  'api_token',
+  'apiToken',
+  'token',
+  'authorization',
+  'connectionString',
+];
 const REDACT_PATHS = [...SECRET_KEYS, ...SECRET_KEYS.map((k) => `*.${k}`), 'req.headers.authorization', 'env', '*.env'];
 
 export interface LoggerOptions {
@@ -65,15 +75,18 @@ export async function createLogger(opts: LoggerOptions): Promise<LoggerHandle> {
   }
   if (opts.stderr) streams.push({ level, stream: await stderrStream(opts.pretty ?? process.stderr.isTTY === true) });
   if (streams.length === 0) return { logger: pino({ level: 'silent' }), close: async () => {} };
-  const logger = pino({ level: opts.level, redact: { paths: REDACT_PATHS, censor: '[redacted]' }, base: { pid: process.pid } }, pino.multistream(streams));
+  const logger = pino(
+    { level: opts.level, redact: { paths: REDACT_PATHS, censor: '[redacted]' }, base: { pid: process.pid } },
+    pino.multistream(streams),
+  );
   return {
     logger,
     close: () =>
       new Promise<void>((resolve) => {
         if (!file) return resolve();
-        const done = setTimeout(resolve, 2000); // never hang the shutdown on a stuck file
+        const cancel = systemClock.setTimer(resolve, 2000); // never hang the shutdown on a stuck file
         file.once('close', () => {
-          clearTimeout(done);
+          cancel();
           resolve();
         });
         file.end();
@@ -88,7 +101,13 @@ export async function createLogger(opts: LoggerOptions): Promise<LoggerHandle> {
 async function stderrStream(pretty: boolean): Promise<pino.DestinationStream> {
   if (!pretty) return pino.destination({ fd: 2, sync: true });
   const { default: pinoPretty } = await import('pino-pretty');
-  return pinoPretty({ destination: 2, sync: true, colorize: process.stderr.isTTY === true, translateTime: 'SYS:yyyy-mm-dd HH:MM:ss', ignore: 'pid,hostname' });
+  return pinoPretty({
+    destination: 2,
+    sync: true,
+    colorize: process.stderr.isTTY === true,
+    translateTime: 'SYS:yyyy-mm-dd HH:MM:ss',
+    ignore: 'pid,hostname',
+  });
 }
 
 /** A logger that drops everything (tests, one-shot admin commands). */

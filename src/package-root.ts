@@ -18,7 +18,8 @@ function find(): { root: string | null; version: string | null } {
     if (existsSync(file)) {
       try {
         const pkg = JSON.parse(readFileSync(file, 'utf8')) as { name?: string; version?: string };
-        if (pkg.name === 'rbackup2') return { root: dir, version: typeof pkg.version === 'string' ? pkg.version : null };
+        if (pkg.name === 'rbackup2')
+          return { root: dir, version: typeof pkg.version === 'string' ? pkg.version : null };
       } catch {
         // not readable JSON: keep walking up
       }

@@ -17,10 +17,22 @@ export interface RunStats {
   totalBytesProcessed: number | null;
 }
 
-const KEYS = ['filesNew', 'filesChanged', 'filesUnmodified', 'dirsNew', 'dirsChanged', 'dirsUnmodified', 'dataAddedBytes', 'totalFilesProcessed', 'totalBytesProcessed'] as const satisfies readonly (keyof RunStats)[];
+const KEYS = [
+  'filesNew',
+  'filesChanged',
+  'filesUnmodified',
+  'dirsNew',
+  'dirsChanged',
+  'dirsUnmodified',
+  'dataAddedBytes',
+  'totalFilesProcessed',
+  'totalBytesProcessed',
+] as const satisfies readonly (keyof RunStats)[];
 
 /** A run that produced no summary (restic missing, failed before its summary). */
-export const NO_RUN_STATS: Readonly<RunStats> = Object.freeze(Object.fromEntries(KEYS.map((k) => [k, null])) as unknown as RunStats);
+export const NO_RUN_STATS: Readonly<RunStats> = Object.freeze(
+  Object.fromEntries(KEYS.map((k) => [k, null])) as unknown as RunStats,
+);
 
 /** Just the statistics of a larger object (a BackupResult) that carries them. */
 export function runStatsOf(x: RunStats): RunStats {

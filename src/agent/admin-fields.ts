@@ -10,8 +10,7 @@
  */
 import { REDACTED, type ConfigChange, type HookInput } from '../api/config-schema.js';
 import type { Queryable } from '../db/database.js';
-import { getEffectiveSettings } from '../db/index.js';
-import { toNumber } from '../db/rows.js';
+import { getEffectiveSettings, listDeviceHooks, listJobs } from '../db/index.js';
 import { AppError, type FieldError } from '../errors.js';
 
 export const ALLOW_SETTING = 'allow_local_command_changes';
@@ -21,22 +20,43 @@ const isCommandSetting = (key: string): boolean => key.startsWith('repository_')
 
 /** What the device's jobs hold now: job id (lower case) -> restic_args and hooks by id. */
 export interface StoredCommands {
-  jobs: Map<string, { resticArgs: string[]; hooks: Map<number, { command: string; timing: string; on_error: string; enabled: boolean }> }>;
+  jobs: Map<
+    string,
+    {
+      resticArgs: string[];
+      hooks: Map<number, { command: string; timing: string; on_error: string; enabled: boolean }>;
+    }
+  >;
 }
 
-const sameHook = (h: HookInput, s: { command: string; timing: string; on_error: string; enabled: boolean } | undefined): boolean =>
-  s !== undefined && s.command === h.command && s.timing === h.timing && s.on_error === h.on_error && s.enabled === h.enabled;
+const sameHook = (
+  h: HookInput,
+  s: { command: string; timing: string; on_error: string; enabled: boolean } | undefined,
+): boolean =>
+  s !== undefined &&
+  s.command === h.command &&
+  s.timing === h.timing &&
+  s.on_error === h.on_error &&
+  s.enabled === h.enabled;
 
 /**
  * Every admin-only field `change` adds, changes or deletes (empty = none). Pure.
  * `allowCommands` = the effective setting allow_local_command_changes is `true`.
  */
-export function adminOnlyViolations(change: ConfigChange, stored: StoredCommands, allowCommands: boolean): FieldError[] {
+export function adminOnlyViolations(
+  change: ConfigChange,
+  stored: StoredCommands,
+  allowCommands: boolean,
+): FieldError[] {
   const out: FieldError[] = [];
   const why = `admin-only: it makes the agent run a program or use a file it chooses; the admin can allow local changes with the setting ${ALLOW_SETTING}`;
   for (const [key, value] of Object.entries(change.settings ?? {})) {
     if (value === REDACTED) continue; // sent back as shown: keeps the stored value
-    if (NEVER_LOCAL_SETTINGS.has(key)) out.push({ field: `settings.${key}`, message: 'admin-only: set by the admin in the database, never through the local API' });
+    if (NEVER_LOCAL_SETTINGS.has(key))
+      out.push({
+        field: `settings.${key}`,
+        message: 'admin-only: set by the admin in the database, never through the local API',
+      });
     else if (isCommandSetting(key) && !allowCommands) out.push({ field: `settings.${key}`, message: why });
   }
   if (allowCommands) return out;
@@ -47,20 +67,31 @@ export function adminOnlyViolations(change: ConfigChange, stored: StoredCommands
       out.push({ field: `jobs[${i}].restic_args`, message: why });
     }
     (j.hooks ?? []).forEach((h, k) => {
-      if (h.id === undefined || !sameHook(h, current?.hooks.get(h.id))) out.push({ field: `jobs[${i}].hooks[${k}]`, message: why });
+      if (h.id === undefined || !sameHook(h, current?.hooks.get(h.id)))
+        out.push({ field: `jobs[${i}].hooks[${k}]`, message: why });
     });
   });
   return out;
 }
 
 /** Loads restic_args and hooks of `deviceId`'s jobs and the effective allow setting. Throws DB errors. */
-export async function loadStoredCommands(tx: Queryable, deviceId: string): Promise<{ stored: StoredCommands; allowCommands: boolean }> {
-  const jobs = await tx.query('SELECT id, restic_args FROM backup_jobs WHERE device_id = $1', [deviceId]);
-  const hooks = await tx.query('SELECT h.id, h.job_id, h.command, h.timing, h.on_error, h.enabled FROM backup_hooks h JOIN backup_jobs j ON j.id = h.job_id WHERE j.device_id = $1', [deviceId]);
+export async function loadStoredCommands(
+  tx: Queryable,
+  deviceId: string,
+): Promise<{ stored: StoredCommands; allowCommands: boolean }> {
   const stored: StoredCommands = { jobs: new Map() };
-  for (const r of jobs.rows) stored.jobs.set(String(r.id).toLowerCase(), { resticArgs: Array.isArray(r.restic_args) ? r.restic_args.map(String) : [], hooks: new Map() });
-  for (const h of hooks.rows) {
-    stored.jobs.get(String(h.job_id).toLowerCase())?.hooks.set(toNumber(h.id) ?? 0, { command: String(h.command), timing: String(h.timing), on_error: String(h.on_error), enabled: h.enabled !== false });
+  for (const j of await listJobs(tx, { deviceId }))
+    stored.jobs.set(j.id.toLowerCase(), {
+      resticArgs: Array.isArray(j.resticArgs) ? j.resticArgs.map(String) : [],
+      hooks: new Map(),
+    });
+  for (const h of await listDeviceHooks(tx, deviceId)) {
+    stored.jobs.get(h.jobId.toLowerCase())?.hooks.set(h.id, {
+      command: h.command,
+      timing: h.timing,
+      on_error: h.onError,
+      enabled: h.enabled,
+    });
   }
   const settings = await getEffectiveSettings(tx, deviceId);
   return { stored, allowCommands: settings[ALLOW_SETTING]?.trim().toLowerCase() === 'true' };
@@ -69,5 +100,9 @@ export async function loadStoredCommands(tx: Queryable, deviceId: string): Promi
 /** The 403 for `violations` (non-empty): FORBIDDEN naming the first field, all of them in `fields`. */
 export function adminOnlyRefusal(violations: FieldError[]): AppError {
   const first = violations[0] as FieldError;
-  return new AppError('FORBIDDEN', `${first.field} is admin-only and cannot be changed through the local API${violations.length > 1 ? ` (and ${violations.length - 1} more)` : ''}`, { fields: violations });
+  return new AppError(
+    'FORBIDDEN',
+    `${first.field} is admin-only and cannot be changed through the local API${violations.length > 1 ? ` (and ${violations.length - 1} more)` : ''}`,
+    { fields: violations },
+  );
 }

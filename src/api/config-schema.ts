@@ -5,9 +5,10 @@
  * transaction; the agent reuses these schemas. Secrets come back from GET /config as REDACTED and
  * sending REDACTED back means "keep the stored value" (the agent implements the keeping).
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import type { FieldError } from '../errors.js';
 import { MAX_INTERVAL_SECONDS, validateCron, validateTimeZone } from '../scheduler/next-run.js';
+import { retentionSchema } from '../maintenance/retention-policy.js';
 
 /** What GET /config shows instead of a secret; sent back, it keeps the stored secret. */
 export const REDACTED = '********';
@@ -16,7 +17,8 @@ export const REDACTED = '********';
 export const UUID_RE = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
 
 const text = (max: number) => z.string().max(max, `must be at most ${max} characters`);
-const nonEmpty = (max: number) => z.string().trim().min(1, 'must not be empty').max(max, `must be at most ${max} characters`);
+const nonEmpty = (max: number) =>
+  z.string().trim().min(1, 'must not be empty').max(max, `must be at most ${max} characters`);
 const uuid = z.string().regex(UUID_RE, 'must be a UUID');
 const serialId = z.number().int().min(1).max(2_147_483_647);
 
@@ -26,7 +28,13 @@ export const scheduleInputSchema = z
     id: serialId.optional(),
     schedule_type: z.enum(['cron', 'interval']),
     cron_expression: text(200).nullable().optional(),
-    interval_seconds: z.number().int().min(60, 'must be at least 60 seconds').max(MAX_INTERVAL_SECONDS).nullable().optional(),
+    interval_seconds: z
+      .number()
+      .int()
+      .min(60, 'must be at least 60 seconds')
+      .max(MAX_INTERVAL_SECONDS)
+      .nullable()
+      .optional(),
     /** IANA zone; null or absent = the device's local zone. */
     timezone: text(64).nullable().optional(),
     catch_up: z.boolean().default(true),
@@ -69,10 +77,15 @@ export const jobInputSchema = z
     source_paths: pathList.min(1, 'at least one source path').optional(),
     exclude_patterns: pathList.optional(),
     /** restic splits --tag values on commas, so a tag must not contain one (CONTRACTS §4). */
-    tags: z.array(nonEmpty(255).refine((t) => !t.includes(','), 'must not contain a comma')).max(100).optional(),
+    tags: z
+      .array(nonEmpty(255).refine((t) => !t.includes(','), 'must not contain a comma'))
+      .max(100)
+      .optional(),
     restic_args: z.array(text(4096)).max(100).optional(),
     repository_id: uuid.nullable().optional(),
     enabled: z.boolean().optional(),
+    /** Retention policy (issue 18): restic keep options; null = keep everything. */
+    retention: retentionSchema.nullable().optional(),
     /** Upserted by `id`; schedules of the job not listed stay as they are. */
     schedules: z.array(scheduleInputSchema).max(50).optional(),
     hooks: z.array(hookInputSchema).max(50).optional(),
@@ -80,7 +93,8 @@ export const jobInputSchema = z
   .superRefine((j, ctx) => {
     if (j.id !== undefined) return;
     if (j.name === undefined) ctx.addIssue({ code: 'custom', path: ['name'], message: 'required for a new job' });
-    if (j.source_paths === undefined) ctx.addIssue({ code: 'custom', path: ['source_paths'], message: 'required for a new job' });
+    if (j.source_paths === undefined)
+      ctx.addIssue({ code: 'custom', path: ['source_paths'], message: 'required for a new job' });
   });
 
 export const configChangeSchema = z.strictObject({
@@ -116,7 +130,8 @@ export function zodFieldErrors(error: z.ZodError, prefix = ''): FieldError[] {
   const out: FieldError[] = [];
   for (const issue of error.issues) {
     if (issue.code === 'unrecognized_keys') {
-      for (const key of issue.keys) out.push({ field: fieldPath([...issue.path, key], prefix), message: 'unknown field' });
+      for (const key of issue.keys)
+        out.push({ field: fieldPath([...issue.path, key], prefix), message: 'unknown field' });
     } else {
       out.push({ field: fieldPath(issue.path, prefix), message: issue.message });
     }
@@ -128,7 +143,9 @@ export function zodFieldErrors(error: z.ZodError, prefix = ''): FieldError[] {
  * Validates a POST /config body. Returns the parsed change (defaults filled) or every field error.
  * Pure; the agent checks references (job/schedule ids of this device) against the database.
  */
-export function parseConfigChange(body: unknown): { ok: true; change: ConfigChange } | { ok: false; errors: FieldError[] } {
+export function parseConfigChange(
+  body: unknown,
+): { ok: true; change: ConfigChange } | { ok: false; errors: FieldError[] } {
   const r = configChangeSchema.safeParse(body);
   if (r.success) return { ok: true, change: r.data };
   return { ok: false, errors: zodFieldErrors(r.error) };

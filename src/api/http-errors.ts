@@ -7,7 +7,8 @@
 import { AppError, type ErrorCode, type FieldError } from '../errors.js';
 
 /** Codes that only the HTTP layer produces. */
-export type ApiOnlyCode = 'PAYLOAD_TOO_LARGE' | 'UNSUPPORTED_MEDIA_TYPE' | 'RATE_LIMITED' | 'TOO_MANY_STREAMS' | 'INTERNAL';
+export type ApiOnlyCode =
+  'PAYLOAD_TOO_LARGE' | 'UNSUPPORTED_MEDIA_TYPE' | 'RATE_LIMITED' | 'TOO_MANY_STREAMS' | 'INTERNAL';
 export type ApiErrorCode = ErrorCode | ApiOnlyCode;
 
 /** HTTP status of every code (the single mapping; documented in doc/api.md). */
@@ -26,6 +27,7 @@ export const HTTP_STATUS: Readonly<Record<ApiErrorCode, number>> = Object.freeze
   RESTIC_FAILED: 500,
   BACKUP_FAILED: 500,
   HOOK_FAILED: 500,
+  NOTIFY_FAILED: 502,
   SCHEDULE_INVALID: 400,
   RELICA_INVALID: 400,
   UNAUTHORIZED: 401,
@@ -39,7 +41,10 @@ export const HTTP_STATUS: Readonly<Record<ApiErrorCode, number>> = Object.freeze
 
 /** An error raised by the HTTP layer itself with one of the API-only codes. */
 export class ApiError extends Error {
-  constructor(readonly code: ApiOnlyCode, message: string) {
+  constructor(
+    readonly code: ApiOnlyCode,
+    message: string,
+  ) {
     super(message);
     this.name = 'ApiError';
   }
@@ -75,15 +80,27 @@ export function toHttpError(err: unknown): { status: number; body: ErrorBody; un
     return { status, body, unexpected };
   }
   if (err instanceof ApiError) {
-    return { status: HTTP_STATUS[err.code], body: { error: { code: err.code, message: err.message } }, unexpected: false };
+    return {
+      status: HTTP_STATUS[err.code],
+      body: { error: { code: err.code, message: err.message } },
+      unexpected: false,
+    };
   }
   const e = err as { code?: unknown; statusCode?: unknown; message?: unknown };
   const mapped = typeof e.code === 'string' ? FASTIFY_CODES[e.code] : undefined;
   if (mapped) {
-    return { status: HTTP_STATUS[mapped], body: { error: { code: mapped, message: String(e.message ?? mapped) } }, unexpected: false };
+    return {
+      status: HTTP_STATUS[mapped],
+      body: { error: { code: mapped, message: String(e.message ?? mapped) } },
+      unexpected: false,
+    };
   }
   if (typeof e.statusCode === 'number' && e.statusCode === 429) {
-    return { status: 429, body: { error: { code: 'RATE_LIMITED', message: String(e.message ?? 'too many requests') } }, unexpected: false };
+    return {
+      status: 429,
+      body: { error: { code: 'RATE_LIMITED', message: String(e.message ?? 'too many requests') } },
+      unexpected: false,
+    };
   }
   return { status: 500, body: { error: { code: 'INTERNAL', message: 'internal error' } }, unexpected: true };
 }
@@ -105,6 +122,8 @@ function permissionRefusal(err: unknown): string | null {
 /** An AppError INVALID_INPUT listing field problems (the 400 of every validation). */
 export function invalidInput(fields: FieldError[], message = 'the request is invalid'): AppError {
   const first = fields[0];
-  const summary = first ? `${message}: ${first.field}: ${first.message}${fields.length > 1 ? ` (and ${fields.length - 1} more)` : ''}` : message;
+  const summary = first
+    ? `${message}: ${first.field}: ${first.message}${fields.length > 1 ? ` (and ${fields.length - 1} more)` : ''}`
+    : message;
   return new AppError('INVALID_INPUT', summary, { fields });
 }

@@ -4,7 +4,7 @@
  * outside the table (the `extraRoutes` hook, e.g. GET /metrics) are listed too, with the summary
  * from their `config.summary` when given.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import type { RouteDef } from './route-table.js';
 
 export interface ExtraRouteDoc {
@@ -44,14 +44,21 @@ const ERROR_SCHEMA = {
       properties: {
         code: { type: 'string' },
         message: { type: 'string' },
-        fields: { type: 'array', items: { type: 'object', properties: { field: { type: 'string' }, message: { type: 'string' } } } },
+        fields: {
+          type: 'array',
+          items: { type: 'object', properties: { field: { type: 'string' }, message: { type: 'string' } } },
+        },
       },
     },
   },
 };
 
 /** The OpenAPI document (plain JSON) for `routes` plus routes registered outside the table. */
-export function buildOpenApi(routes: readonly RouteDef[], extra: readonly ExtraRouteDoc[], version: string): Record<string, unknown> {
+export function buildOpenApi(
+  routes: readonly RouteDef[],
+  extra: readonly ExtraRouteDoc[],
+  version: string,
+): Record<string, unknown> {
   const paths: Record<string, Record<string, unknown>> = {};
   for (const r of routes) {
     const op: Record<string, unknown> = {
@@ -70,12 +77,22 @@ export function buildOpenApi(routes: readonly RouteDef[], extra: readonly ExtraR
     (paths[openApiPath(r.url)] ??= {})[r.method.toLowerCase()] = op;
   }
   for (const e of extra) {
-    (paths[openApiPath(e.url)] ??= {})[e.method.toLowerCase()] = { summary: e.summary, responses: { 200: { description: 'OK' } }, security: [{ bearer: [] }] };
+    (paths[openApiPath(e.url)] ??= {})[e.method.toLowerCase()] = {
+      summary: e.summary,
+      responses: { 200: { description: 'OK' } },
+      security: [{ bearer: [] }],
+    };
   }
   return {
     openapi: '3.1.0',
-    info: { title: 'rbackup2 local API', version, description: 'See doc/api.md. Errors: {error:{code,message,fields?}}.' },
-    components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'client.api_token, when set' } } },
+    info: {
+      title: 'rbackup2 local API',
+      version,
+      description: 'See doc/api.md. Errors: {error:{code,message,fields?}}.',
+    },
+    components: {
+      securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'client.api_token, when set' } },
+    },
     paths,
   };
 }

@@ -4,7 +4,7 @@
  * zod schemas, validated here; a failure is a 400 INVALID_INPUT naming each field (`query.limit`).
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { z } from 'zod';
+import type * as z from 'zod';
 import { zodFieldErrors } from './config-schema.js';
 import { invalidInput } from './http-errors.js';
 
@@ -43,7 +43,11 @@ export interface RouteDef {
 }
 
 /** Typed construction of one route: the handler sees the parsed types of its own schemas. */
-export function defineRoute<P extends z.ZodType = z.ZodUndefined, Q extends z.ZodType = z.ZodUndefined, B extends z.ZodType = z.ZodUndefined>(def: {
+export function defineRoute<
+  P extends z.ZodType = z.ZodUndefined,
+  Q extends z.ZodType = z.ZodUndefined,
+  B extends z.ZodType = z.ZodUndefined,
+>(def: {
   method: 'GET' | 'POST';
   url: string;
   summary: string;
@@ -78,7 +82,12 @@ export function registerRoutes(app: FastifyInstance, routes: readonly RouteDef[]
       method: route.method,
       url: route.url,
       config: route.rateLimited
-        ? { rateLimit: route.rateLimit ? { max: route.rateLimit.max, timeWindow: route.rateLimit.timeWindowSeconds * 1000 } : opts.rateLimit, publicRoute: route.public === true }
+        ? {
+            rateLimit: route.rateLimit
+              ? { max: route.rateLimit.max, timeWindow: route.rateLimit.timeWindowSeconds * 1000 }
+              : opts.rateLimit,
+            publicRoute: route.public === true,
+          }
         : { publicRoute: route.public === true },
       handler: async (req, reply) => {
         const params = parsePart(route.params, req.params, 'path');

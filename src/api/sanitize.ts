@@ -50,7 +50,8 @@ function redactValue(key: string, value: unknown): unknown {
     // Repository environments carry cloud credentials: every value is redacted.
     return Object.fromEntries(Object.keys(value).map((k) => [k, REDACTED]));
   }
-  if (SECRET_KEY.test(key) && !/_(file|command)$/.test(key) && typeof value === 'string' && value !== '') return REDACTED;
+  if (SECRET_KEY.test(key) && !/_(file|command)$/.test(key) && typeof value === 'string' && value !== '')
+    return REDACTED;
   if (Array.isArray(value)) return value.map((v) => redactDeep(v));
   if (value !== null && typeof value === 'object') return redactDeep(value);
   return value;

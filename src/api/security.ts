@@ -29,7 +29,9 @@ export function parseBind(bind: string): { host: string; port: number } {
   const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(bind.trim());
   const port = m ? Number(m[3]) : NaN;
   if (!m || port > 65_535) {
-    throw new AppError('CONFIG_INVALID', `client.http_bind: "${bind}" must be HOST:PORT, e.g. 127.0.0.1:1201`, { fields: [{ field: 'client.http_bind', message: 'must be HOST:PORT' }] });
+    throw new AppError('CONFIG_INVALID', `client.http_bind: "${bind}" must be HOST:PORT, e.g. 127.0.0.1:1201`, {
+      fields: [{ field: 'client.http_bind', message: 'must be HOST:PORT' }],
+    });
   }
   return { host: (m[1] ?? m[2] ?? '').toLowerCase(), port };
 }
@@ -48,9 +50,13 @@ export function isLoopbackHost(host: string): boolean {
 export function assertSafeBind(bind: string, apiToken: string | undefined): void {
   const { host } = parseBind(bind);
   if (!isLoopbackHost(host) && !apiToken) {
-    throw new AppError('CONFIG_INVALID', `client.api_token: required when client.http_bind (${bind}) is not a loopback address`, {
-      fields: [{ field: 'client.api_token', message: 'required when client.http_bind is not a loopback address' }],
-    });
+    throw new AppError(
+      'CONFIG_INVALID',
+      `client.api_token: required when client.http_bind (${bind}) is not a loopback address`,
+      {
+        fields: [{ field: 'client.api_token', message: 'required when client.http_bind is not a loopback address' }],
+      },
+    );
   }
 }
 
@@ -59,14 +65,20 @@ export function assertSafeBind(bind: string, apiToken: string | undefined): void
  * a wildcard bind (0.0.0.0, ::) also accepts IP-literal hosts (a rebinding attack always carries
  * the attacker's DNS name, never an IP). Returns true when the Host header may pass.
  */
-export function hostAllowed(hostHeader: string | undefined, port: number, bindHost: string, extra: readonly string[]): boolean {
+export function hostAllowed(
+  hostHeader: string | undefined,
+  port: number,
+  bindHost: string,
+  extra: readonly string[],
+): boolean {
   if (!hostHeader) return false;
   const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]]+))(?::(\d{1,5}))?$/.exec(hostHeader.trim().toLowerCase());
   if (!m) return false;
   const host = m[1] ?? m[2] ?? '';
   const hostPort = m[3] === undefined ? 80 : Number(m[3]);
   if (hostPort !== port) return false;
-  if (host === bindHost || host === 'localhost' || host === '127.0.0.1' || host === '::1' || extra.includes(host)) return true;
+  if (host === bindHost || host === 'localhost' || host === '127.0.0.1' || host === '::1' || extra.includes(host))
+    return true;
   const wildcard = bindHost === '0.0.0.0' || bindHost === '::';
   return wildcard && isIP(host) !== 0;
 }
@@ -90,7 +102,12 @@ export function bearerToken(header: string | undefined): string | null {
  * state-changing request is not `application/json`, AppError FORBIDDEN (403) when its Origin is
  * not the same origin as the (already checked) Host.
  */
-export function checkStateChanging(method: string, contentType: string | undefined, origin: string | undefined, hostHeader: string | undefined): void {
+export function checkStateChanging(
+  method: string,
+  contentType: string | undefined,
+  origin: string | undefined,
+  hostHeader: string | undefined,
+): void {
   if (!STATE_CHANGING.has(method.toUpperCase())) return;
   const mediaType = (contentType ?? '').split(';')[0]?.trim().toLowerCase();
   if (mediaType !== 'application/json') {

@@ -5,11 +5,17 @@
  * (every route but /health, the login page and login/logout needs a session or the API token, on
  * loopback too), SSE on /events and an OpenAPI document built from the route table.
  */
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, {
+  LogController,
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+} from 'fastify';
 import rateLimit from '@fastify/rate-limit';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
-import { z } from 'zod';
+import * as z from 'zod';
 import { AppError } from '../errors.js';
 import type { AgentPort } from './agent-port.js';
 import { ApiError, toHttpError } from './http-errors.js';
@@ -17,6 +23,9 @@ import { buildOpenApi, type ExtraRouteDoc } from './openapi.js';
 import { defineRoute, registerRoutes, type RouteDef } from './route-table.js';
 import { readRoutes } from './routes-read.js';
 import { writeRoutes } from './routes-write.js';
+import type { RestorePort } from './restore-port.js';
+import { restoreRoutes } from './routes-restore.js';
+import { notificationRoutes } from './routes-notifications.js';
 import { assertSafeBind, checkStateChanging, hostAllowed, parseBind, redactUrl, SECURITY_HEADERS } from './security.js';
 import { authRoutes, loginByLink, type AuthRouteOptions } from './auth/auth-routes.js';
 import { requireAuth } from './auth/guard.js';
@@ -26,6 +35,8 @@ import { defaultStaticDir, loadUiFiles, uiRoutes } from './ui-routes.js';
 
 export interface ApiServerOptions {
   port: AgentPort;
+  /** Snapshots, browse, download and restores (issue 17); absent = those routes are not served. */
+  restore?: RestorePort;
   /** client.http_bind, `HOST:PORT` (port 0 = any free port, for tests). */
   bind: string;
   /** The API token (client.api_token, else `<data_dir>/api-token`); every non-public route needs it or a session. */
@@ -80,12 +91,16 @@ declare module 'fastify' {
 export async function createApiServer(opts: ApiServerOptions): Promise<ApiServer> {
   assertSafeBind(opts.bind, opts.apiToken);
   const bind = parseBind(opts.bind);
-  if (!opts.apiToken || opts.apiToken.length < 16) throw new AppError('CONFIG_INVALID', 'client.api_token: the API token must be at least 16 characters');
+  if (!opts.apiToken || opts.apiToken.length < 16)
+    throw new AppError('CONFIG_INVALID', 'client.api_token: the API token must be at least 16 characters');
   const token = opts.apiToken;
   const sessionSeconds = opts.sessionSeconds ?? DEFAULT_SESSION_SECONDS;
   const sessions = new SessionStore({ lifetimeSeconds: sessionSeconds });
   const auth: AuthRouteOptions = {
-    token, sessions, sessionSeconds, passwordHash: opts.passwordHash ?? (async () => null),
+    token,
+    sessions,
+    sessionSeconds,
+    passwordHash: opts.passwordHash ?? (async () => null),
     loginRateLimit: opts.loginRateLimit ?? { max: 10, timeWindowSeconds: 60 },
   };
   const extraHosts = (opts.allowedHosts ?? []).map((h) => h.toLowerCase());
@@ -111,7 +126,10 @@ export async function createApiServer(opts: ApiServerOptions): Promise<ApiServer
 
   app.addHook('onRequest', async (req: FastifyRequest) => {
     if (!hostAllowed(req.headers.host, listeningPort(), bind.host, extraHosts)) {
-      throw new AppError('FORBIDDEN', 'Host header not allowed (DNS rebinding protection); use http://127.0.0.1 or http://localhost');
+      throw new AppError(
+        'FORBIDDEN',
+        'Host header not allowed (DNS rebinding protection); use http://127.0.0.1 or http://localhost',
+      );
     }
     // Unknown URLs (404) need a login too, so the 404 says nothing about which routes exist.
     if (req.routeOptions.config?.publicRoute !== true) requireAuth(req, token, sessions);
@@ -123,7 +141,10 @@ export async function createApiServer(opts: ApiServerOptions): Promise<ApiServer
   });
   app.addHook('onResponse', async (req: FastifyRequest, reply: FastifyReply) => {
     const quiet = req.method === 'GET' && reply.statusCode < 400;
-    req.log[quiet ? 'debug' : 'info']({ method: req.method, url: redactUrl(req.url), statusCode: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request');
+    req.log[quiet ? 'debug' : 'info'](
+      { method: req.method, url: redactUrl(req.url), statusCode: reply.statusCode, ms: Math.round(reply.elapsedTime) },
+      'request',
+    );
   });
   app.setErrorHandler((err, req, reply) => {
     const { status, body, unexpected } = toHttpError(err);
@@ -131,7 +152,9 @@ export async function createApiServer(opts: ApiServerOptions): Promise<ApiServer
     return reply.code(status).type('application/json; charset=utf-8').send(body);
   });
   app.setNotFoundHandler((req, reply) => {
-    return reply.code(404).send({ error: { code: 'NOT_FOUND', message: `no route ${req.method} ${redactUrl(req.url).split('?')[0]}` } });
+    return reply
+      .code(404)
+      .send({ error: { code: 'NOT_FOUND', message: `no route ${req.method} ${redactUrl(req.url).split('?')[0]}` } });
   });
   app.addHook('preClose', async () => hub.closeAll());
 
@@ -142,18 +165,29 @@ export async function createApiServer(opts: ApiServerOptions): Promise<ApiServer
 
   let openApi: Record<string, unknown> | null = null;
   const table: RouteDef[] = [
-    ...uiRoutes(loadUiFiles(opts.staticDir === undefined ? defaultStaticDir() : opts.staticDir), (req, reply) => loginByLink(req, reply, auth)),
+    ...uiRoutes(loadUiFiles(opts.staticDir === undefined ? defaultStaticDir() : opts.staticDir), (req, reply) =>
+      loginByLink(req, reply, auth),
+    ),
     ...authRoutes(auth),
     ...readRoutes(opts.port),
     ...writeRoutes(opts.port),
+    ...(opts.restore ? restoreRoutes(opts.restore) : []),
+    ...notificationRoutes(opts.port.channels),
     defineRoute({
-      method: 'GET', url: '/events', summary: 'Server-sent events: run.started, run.progress, run.finished, config.reloaded; heartbeat every 15 s',
+      method: 'GET',
+      url: '/events',
+      summary: 'Server-sent events: run.started, run.progress, run.finished, config.reloaded; heartbeat every 15 s',
       query: z.strictObject({ token: z.string().max(1024).optional() }),
-      responses: { 200: { description: 'event stream', contentType: 'text/event-stream' }, 503: { description: 'too many open streams' } },
+      responses: {
+        200: { description: 'event stream', contentType: 'text/event-stream' },
+        503: { description: 'too many open streams' },
+      },
       handler: async ({ req, reply }) => hub.handle(req, reply),
     }),
     defineRoute({
-      method: 'GET', url: '/openapi.json', summary: 'This OpenAPI description',
+      method: 'GET',
+      url: '/openapi.json',
+      summary: 'This OpenAPI description',
       responses: { 200: { description: 'OpenAPI 3.1 document' } },
       handler: async () => (openApi ??= buildOpenApi(table, extraDocs, opts.version ?? '0.0.0')),
     }),

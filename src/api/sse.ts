@@ -6,6 +6,7 @@
  * the server closes.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { every, systemClock } from '../clock.js';
 import type { AgentEventName, EventBus } from '../events.js';
 import { ApiError } from './http-errors.js';
 import { sanitizeProgress } from './sanitize.js';
@@ -19,7 +20,11 @@ export interface SseOptions {
   maxBufferedBytes: number;
 }
 
-export const DEFAULT_SSE: SseOptions = Object.freeze({ maxStreams: 20, heartbeatSeconds: 15, maxBufferedBytes: 1024 * 1024 });
+export const DEFAULT_SSE: SseOptions = Object.freeze({
+  maxStreams: 20,
+  heartbeatSeconds: 15,
+  maxBufferedBytes: 1024 * 1024,
+});
 
 const EVENTS: readonly AgentEventName[] = ['run.started', 'run.progress', 'run.finished', 'config.reloaded'];
 
@@ -38,7 +43,10 @@ export function createSseHub(bus: EventBus, opts: SseOptions, extraHeaders: Read
 
   function handle(req: FastifyRequest, reply: FastifyReply): void {
     if (closers.size >= opts.maxStreams) {
-      throw new ApiError('TOO_MANY_STREAMS', `too many open event streams (limit ${opts.maxStreams}); close another tab`);
+      throw new ApiError(
+        'TOO_MANY_STREAMS',
+        `too many open event streams (limit ${opts.maxStreams}); close another tab`,
+      );
     }
     const res = reply.raw;
     reply.hijack();
@@ -54,7 +62,7 @@ export function createSseHub(bus: EventBus, opts: SseOptions, extraHeaders: Read
     const close = (): void => {
       if (closed) return;
       closed = true;
-      clearInterval(heartbeat);
+      void heartbeat.stop();
       for (const off of unsubscribe) off();
       closers.delete(close);
       if (!res.writableEnded) res.end();
@@ -70,8 +78,7 @@ export function createSseHub(bus: EventBus, opts: SseOptions, extraHeaders: Read
       }
       res.write(chunk);
     };
-    const heartbeat = setInterval(() => write(': heartbeat\n\n'), Math.min(opts.heartbeatSeconds * 1000, 2_147_483_647));
-    heartbeat.unref();
+    const heartbeat = every(systemClock, opts.heartbeatSeconds * 1000, () => write(': heartbeat\n\n'), { unref: true });
     closers.add(close);
     for (const name of EVENTS) {
       unsubscribe.push(

@@ -5,7 +5,7 @@
 import type { RunStats } from '../run-stats.js';
 import type { HookResult } from './hooks.js';
 import type { ErrorKind, Outcome, RunStatus } from './outcome.js';
-import type { ErrorItem, ParsedOutput } from './output-parser.js';
+import type { ErrorItem, ParsedOutput } from '../restic/backup-output.js';
 
 export interface BackupResult extends RunStats {
   jobId: string;
@@ -58,9 +58,15 @@ export function statsFrom(parsed: ParsedOutput | null, outcome: Outcome): RunSta
   const s = parsed?.summary ?? null;
   const keepId = outcome.status === 'success' || outcome.status === 'partial';
   return {
-    filesNew: s?.filesNew ?? null, filesChanged: s?.filesChanged ?? null, filesUnmodified: s?.filesUnmodified ?? null,
-    dirsNew: s?.dirsNew ?? null, dirsChanged: s?.dirsChanged ?? null, dirsUnmodified: s?.dirsUnmodified ?? null,
-    dataAddedBytes: s?.dataAdded ?? null, totalFilesProcessed: s?.totalFilesProcessed ?? null,
-    totalBytesProcessed: s?.totalBytesProcessed ?? null, snapshotId: keepId ? (s?.snapshotId ?? null) : null,
+    filesNew: s?.filesNew ?? null,
+    filesChanged: s?.filesChanged ?? null,
+    filesUnmodified: s?.filesUnmodified ?? null,
+    dirsNew: s?.dirsNew ?? null,
+    dirsChanged: s?.dirsChanged ?? null,
+    dirsUnmodified: s?.dirsUnmodified ?? null,
+    dataAddedBytes: s?.dataAdded ?? null,
+    totalFilesProcessed: s?.totalFilesProcessed ?? null,
+    totalBytesProcessed: s?.totalBytesProcessed ?? null,
+    snapshotId: keepId ? (s?.snapshotId ?? null) : null,
   };
 }

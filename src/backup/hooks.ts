@@ -6,9 +6,9 @@
  */
 import type { Clock } from '../clock.js';
 import type { HookConfig } from '../config/device-config.js';
-import { BoundedTail, stripAnsi } from './bounded-tail.js';
-import { LineSplitter } from './line-splitter.js';
-import { spawnProcess } from './spawn.js';
+import { BoundedTail, stripAnsi } from '../restic/bounded-tail.js';
+import { LineSplitter } from '../restic/line-splitter.js';
+import { spawnProcess } from '../restic/spawn.js';
 
 export interface HookResult {
   hookId: number;
@@ -44,7 +44,11 @@ export interface RunHooksOptions {
 }
 
 /** The shell invocation for a hook command on this platform. */
-export function shellCommand(command: string, platform: NodeJS.Platform, env: Record<string, string>): { file: string; args: string[] } {
+export function shellCommand(
+  command: string,
+  platform: NodeJS.Platform,
+  env: Record<string, string>,
+): { file: string; args: string[] } {
   if (platform === 'win32') {
     const comspec = env.ComSpec ?? env.COMSPEC ?? 'cmd.exe';
     return { file: comspec, args: ['/d', '/s', '/c', command] };
@@ -57,26 +61,52 @@ async function runOne(hook: HookConfig, opts: RunHooksOptions): Promise<HookResu
   const env = { ...opts.baseEnv, ...opts.runEnv, RBACKUP2_HOOK_TIMING: hook.timing };
   const { file, args } = shellCommand(hook.command, platform, env);
   const tail = new BoundedTail(50, 1000);
-  const split = new LineSplitter((l) => { const s = stripAnsi(l); if (s.trim()) tail.push(s); }, 4096);
+  const split = new LineSplitter((l) => {
+    const s = stripAnsi(l);
+    if (s.trim()) tail.push(s);
+  }, 4096);
   const p = spawnProcess({
-    command: file, args, env, cwd: opts.cwd, clock: opts.clock, platform, processGroup: true,
-    onStdout: (d) => split.push(d), onStderr: (d) => split.push(d),
+    command: file,
+    args,
+    env,
+    cwd: opts.cwd,
+    clock: opts.clock,
+    platform,
+    processGroup: true,
+    onStdout: (d) => split.push(d),
+    onStderr: (d) => split.push(d),
   });
   let timedOut = false;
-  const stop = opts.clock.setTimer(() => { timedOut = true; p.cancel(5); }, Math.min(2 ** 31 - 1, opts.timeoutSeconds * 1000));
+  const stop = opts.clock.setTimer(() => {
+    timedOut = true;
+    p.cancel(5);
+  }, opts.timeoutSeconds * 1000);
   const r = await p.done;
   stop();
   split.end();
   const ok = !timedOut && r.spawnError === null && r.exitCode === 0;
   return {
-    hookId: hook.id, command: hook.command, timing: hook.timing, exitCode: r.exitCode, signal: r.signal,
-    timedOut, ok, output: r.spawnError ? `could not start the shell: ${r.spawnError}` : tail.text(), durationMs: r.durationMs,
+    hookId: hook.id,
+    command: hook.command,
+    timing: hook.timing,
+    exitCode: r.exitCode,
+    signal: r.signal,
+    timedOut,
+    ok,
+    output: r.spawnError ? `could not start the shell: ${r.spawnError}` : tail.text(),
+    durationMs: r.durationMs,
   };
 }
 
 /** `start hook "x" failed (exit 2): last output line` */
 export function describeHookFailure(r: HookResult): string {
-  const why = r.timedOut ? 'timed out' : r.exitCode !== null ? `exit code ${r.exitCode}` : r.signal ? `killed by ${r.signal}` : 'could not run';
+  const why = r.timedOut
+    ? 'timed out'
+    : r.exitCode !== null
+      ? `exit code ${r.exitCode}`
+      : r.signal
+        ? `killed by ${r.signal}`
+        : 'could not run';
   const last = r.output.trim().split('\n').pop()?.trim();
   return `${r.timing} hook "${r.command.slice(0, 120)}" failed (${why})${last ? `: ${last}` : ''}`;
 }
@@ -85,7 +115,11 @@ export function describeHookFailure(r: HookResult): string {
  * Run the enabled hooks of `timing` in id order. A failed start hook with on_error = stop ends the
  * sequence and sets `stop`; every other failure is a warning and the next hook still runs.
  */
-export async function runHooks(hooks: readonly HookConfig[], timing: 'start' | 'end', opts: RunHooksOptions): Promise<HooksOutcome> {
+export async function runHooks(
+  hooks: readonly HookConfig[],
+  timing: 'start' | 'end',
+  opts: RunHooksOptions,
+): Promise<HooksOutcome> {
   const outcome: HooksOutcome = { results: [], stop: false, stopMessage: null, warnings: [] };
   const selected = hooks.filter((h) => h.enabled && h.timing === timing).sort((a, b) => a.id - b.id);
   for (const hook of selected) {

@@ -26,7 +26,10 @@ export function localRepositoryPath(url: string, platform: NodeJS.Platform = pro
  * True only when `url` is a local repository whose `locks/` folder exists and has no entry.
  * Never throws (an unreadable folder is "don't know": false).
  */
-export async function localRepositoryHasNoLocks(url: string, platform: NodeJS.Platform = process.platform): Promise<boolean> {
+export async function localRepositoryHasNoLocks(
+  url: string,
+  platform: NodeJS.Platform = process.platform,
+): Promise<boolean> {
   const dir = localRepositoryPath(url, platform);
   if (dir === null) return false;
   try {

@@ -7,23 +7,27 @@
 import { mkdir } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { systemClock, type Clock } from '../clock.js';
+import { sleep, systemClock, type Clock } from '../clock.js';
 import type { JobConfig } from '../config/device-config.js';
 import { errorMessage, isAppError } from '../errors.js';
 import { ActiveRepositories } from './active-repositories.js';
 import { formatErrorItems, formatOutputTail, statsFrom, type BackupResult } from './backup-result.js';
 import { buildBackupArgs } from './command.js';
-import { baseChildEnv, buildResticEnv } from './environment.js';
+import { baseChildEnv, resticEnv } from '../restic/environment.js';
+import { connectionFromRepository, type RepositoryConnection } from '../restic/connection.js';
+import { isResticError } from '../restic/errors.js';
+import type { CallOptions } from '../restic/runner.js';
+import { snapshots } from '../restic/snapshots.js';
 import { runHooks, type HookResult } from './hooks.js';
 import { localRepositoryHasNoLocks } from './local-locks.js';
-import { clearStaleLocks, pidAliveOnThisHost, type ResticRunner } from './locks.js';
+import { clearStaleLocks, lockCommands, pidAliveOnThisHost, type LockCommands } from './locks.js';
 import { classifyOutcome, type ErrorKind, type Outcome } from './outcome.js';
-import { BackupOutputParser, type ParsedOutput, type ProgressEvent } from './output-parser.js';
+import { BackupOutputParser, type ParsedOutput, type ProgressEvent } from '../restic/backup-output.js';
 import { normalizeSourcePaths } from './paths.js';
-import { formatVersion, supports, type ResticVersion } from './restic-version.js';
+import { formatVersion, supports, type ResticVersion } from '../restic/version.js';
 import { checkSources, emptySourceMessage } from './source-check.js';
-import { sftpCommandArgs } from './sftp-command.js';
-import { runCaptured, spawnProcess } from './spawn.js';
+import { sftpCommandArgs } from '../restic/sftp-command.js';
+import { spawnProcess } from '../restic/spawn.js';
 import { redactRepositoryUrl, StallWatchdog, type WatchdogReason } from './watchdog.js';
 
 /** Minimal logger (pino-compatible). Never given secrets. */
@@ -65,8 +69,11 @@ export interface RunBackupOptions {
    * restic process per backup there).
    */
   verifySnapshotTag?: boolean;
-  /** Files of the job's last successful backup (C28), or null when unknown / none. */
-  previousFiles?: number | null;
+  /**
+   * Files of the job's last successful backup (C28), or null when unknown / none; may still be
+   * on its way (read only after restic ends).
+   */
+  previousFiles?: number | null | Promise<number | null>;
   /** Upper bound of each short restic call (list locks, cat lock, unlock), seconds (default 120). */
   resticCallTimeoutSeconds?: number;
 }
@@ -77,17 +84,14 @@ export const DEFAULT_STALL_TIMEOUT_SECONDS = 1800;
 const MAX_ATTEMPTS = 50;
 /** Bound of each lock check restic call after a cancel, seconds. */
 const CANCELLED_CHECK_SECONDS = 10;
+/** How long a cancel before restic's first output waits for it (see attemptBackup), ms. */
+const LOCK_WRITE_WAIT_MS = 5000;
 
-function sleep(clock: Clock, ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) { resolve(); return; }
-    const done = () => { cancel(); signal?.removeEventListener('abort', done); resolve(); };
-    const cancel = clock.setTimer(done, Math.min(2 ** 31 - 1, ms));
-    signal?.addEventListener('abort', done, { once: true });
-  });
+interface Attempt {
+  parsed: ParsedOutput;
+  outcome: Outcome;
+  exitCode: number | null;
 }
-
-interface Attempt { parsed: ParsedOutput; outcome: Outcome; exitCode: number | null }
 
 /** Run one backup of `opts.job`; see the module doc. Resolves with the result; never rejects. */
 export async function runBackup(opts: RunBackupOptions): Promise<BackupResult> {
@@ -107,41 +111,78 @@ export async function runBackup(opts: RunBackupOptions): Promise<BackupResult> {
   const finish = (outcome: Outcome): BackupResult => {
     const parsed = last?.parsed ?? null;
     return {
-      jobId: job.id, status: outcome.status, errorKind: outcome.errorKind, exitCode: last?.exitCode ?? null,
-      errorMessage: outcome.errorMessage, startTime: new Date(startWall).toISOString(), endTime: new Date(clock.now()).toISOString(),
+      jobId: job.id,
+      status: outcome.status,
+      errorKind: outcome.errorKind,
+      exitCode: last?.exitCode ?? null,
+      errorMessage: outcome.errorMessage,
+      startTime: new Date(startWall).toISOString(),
+      endTime: new Date(clock.now()).toISOString(),
       ...statsFrom(parsed, outcome),
       durationSeconds: Math.max(0, (clock.monotonic() - startMono) / 1000),
       resticOutput: parsed ? formatOutputTail(parsed) : '',
       resticErrors: parsed ? formatErrorItems(parsed.errors, parsed.errorCount) : '',
-      errorItems: parsed?.errors ?? [], errorCount: parsed?.errorCount ?? 0,
-      warnings: [...warnings, ...outcome.warnings], unreadablePaths: outcome.unreadablePaths,
-      hooks: hookResults, attempts, resticVersion: formatVersion(restic.version), args,
+      errorItems: parsed?.errors ?? [],
+      errorCount: parsed?.errorCount ?? 0,
+      warnings: [...warnings, ...outcome.warnings],
+      unreadablePaths: outcome.unreadablePaths,
+      hooks: hookResults,
+      attempts,
+      resticVersion: formatVersion(restic.version),
+      args,
       ...(attempts > 0 ? { resticHost: hostOf(args) } : {}),
     };
   };
   const fail = (kind: ErrorKind, message: string): BackupResult =>
-    finish({ status: kind === 'cancelled' ? 'cancelled' : 'failed', errorKind: kind, errorMessage: message, warnings: [], unreadablePaths: [] });
+    finish({
+      status: kind === 'cancelled' ? 'cancelled' : 'failed',
+      errorKind: kind,
+      errorMessage: message,
+      warnings: [],
+      unreadablePaths: [],
+    });
 
   const repo = job.repository;
-  if (!repo || !repo.url.trim()) return fail('repository_not_configured', `Job "${job.name}" has no repository configured (set repository_url or the job's repository).`);
+  if (!repo || !repo.url.trim())
+    return fail(
+      'repository_not_configured',
+      `Job "${job.name}" has no repository configured (set repository_url or the job's repository).`,
+    );
   const sources = normalizeSourcePaths(job.sourcePaths, platform === 'win32' ? 'win32' : 'posix');
   warnings.push(...sources.warnings);
   if (sources.errors.length > 0 || sources.paths.length === 0) {
-    return fail('invalid_source', sources.errors[0] ? `${sources.errors.join('; ')}.` : `Job "${job.name}" has no source paths.`);
+    return fail(
+      'invalid_source',
+      sources.errors[0] ? `${sources.errors.join('; ')}.` : `Job "${job.name}" has no source paths.`,
+    );
   }
-  let env: Record<string, string>;
+  let conn: RepositoryConnection;
   try {
-    env = buildResticEnv({ repository: repo, dataDir, agentEnv });
+    conn = connectionFromRepository(repo, {
+      resticBinary: restic.path,
+      version: restic.version,
+      dataDir,
+      agentEnv,
+      cwd: dataDir,
+    });
   } catch (err) {
-    return fail(isAppError(err) && /password/.test(err.message) ? 'password_missing' : 'repository_not_configured', `${errorMessage(err)}.`);
+    return fail(
+      isAppError(err) && /password/.test(err.message) ? 'password_missing' : 'repository_not_configured',
+      `${errorMessage(err)}.`,
+    );
   }
   const lockWait = Math.max(0, opts.lockWaitSeconds ?? 120);
-  const onDisk = platform === 'win32' ? { paths: sources.paths, warnings: [], emptyFolders: [] } : await checkSources(sources.paths);
+  const onDisk =
+    platform === 'win32' ? { paths: sources.paths, warnings: [], emptyFolders: [] } : await checkSources(sources.paths);
   warnings.push(...onDisk.warnings);
   const resticHost = job.resticHost?.trim() || (opts.hostname ?? os.hostname());
-  const built = buildBackupArgs(job, restic.version, { sourcePaths: onDisk.paths, retryLockSeconds: lockWait, host: resticHost });
-  const globalArgs = sftpCommandArgs(repo.url);
-  args = [...globalArgs, ...built.args];
+  const built = buildBackupArgs(job, restic.version, {
+    sourcePaths: onDisk.paths,
+    retryLockSeconds: lockWait,
+    host: resticHost,
+  });
+  args = [...sftpCommandArgs(repo.url), ...built.args];
+  const env = resticEnv(conn);
   warnings.push(...built.removed.map((r) => `Ignored restic argument: ${r}.`));
 
   const active = opts.activeRepositories ?? new ActiveRepositories();
@@ -149,7 +190,9 @@ export async function runBackup(opts: RunBackupOptions): Promise<BackupResult> {
   let token: symbol | undefined;
   const baseEnv = baseChildEnv(agentEnv);
   const runEnv: Record<string, string> = {
-    RBACKUP2_JOB_ID: job.id, RBACKUP2_JOB_NAME: job.name, RBACKUP2_SOURCE_PATHS: JSON.stringify(sources.paths),
+    RBACKUP2_JOB_ID: job.id,
+    RBACKUP2_JOB_NAME: job.name,
+    RBACKUP2_SOURCE_PATHS: JSON.stringify(sources.paths),
     RBACKUP2_REPOSITORY_NAME: repo.name,
   };
   const hookOpts = { baseEnv, timeoutSeconds: opts.hookTimeoutSeconds ?? 3600, clock, platform, cwd: dataDir };
@@ -158,18 +201,36 @@ export async function runBackup(opts: RunBackupOptions): Promise<BackupResult> {
   const where = redactRepositoryUrl(repo.url);
   let callTimedOut = false;
   // Every short restic call is bounded, runs in its own process group and ends with a cancel (C27, C35).
-  const makeRunner = (timeoutSeconds: number, signal?: AbortSignal): ResticRunner => async (a) => {
-    const r = await runCaptured({
-      command: restic.path, args: [...globalArgs, ...a], env, clock, platform, cwd: dataDir, timeoutSeconds,
-      processGroup: true, killGroupOnExit: true, ...(signal ? { signal } : {}),
-    });
-    if (r.cancelRequested && !signal?.aborted) callTimedOut = true;
-    return r;
+  const callOptions = (timeoutSeconds: number, signal?: AbortSignal): CallOptions => ({
+    clock,
+    platform,
+    timeoutSeconds,
+    ...(signal ? { signal } : {}),
+  });
+  /** The lock commands of this repository; a time-out of any of them is remembered (callTimedOut). */
+  const makeLocks = (timeoutSeconds: number, signal?: AbortSignal): LockCommands => {
+    const inner = lockCommands(conn, callOptions(timeoutSeconds, signal));
+    const noteTimeout = <T>(p: Promise<T>): Promise<T> =>
+      p.catch((err: unknown) => {
+        if (isResticError(err, 'timed_out')) callTimedOut = true;
+        throw err;
+      });
+    return {
+      list: () => noteTimeout(inner.list()),
+      cat: (id) => noteTimeout(inner.cat(id)),
+      unlock: () => noteTimeout(inner.unlock()),
+    };
   };
-  const runner = makeRunner(callTimeout, opts.signal);
-  const stalledCall = (what: string) => fail('stalled', `restic did not answer within ${callTimeout} s while ${what} on repository ${where}; the backup was stopped (is the repository reachable?).`);
+  const runner = makeLocks(callTimeout, opts.signal);
+  const stalledCall = (what: string) =>
+    fail(
+      'stalled',
+      `restic did not answer within ${callTimeout} s while ${what} on repository ${where}; the backup was stopped (is the repository reachable?).`,
+    );
   const staleCtx = () => ({
-    now: clock.now(), hostname: opts.hostname ?? os.hostname(), pidAlive: opts.pidAlive ?? pidAliveOnThisHost,
+    now: clock.now(),
+    hostname: opts.hostname ?? os.hostname(),
+    pidAlive: opts.pidAlive ?? pidAliveOnThisHost,
     ourResticRunning: active.othersRunning(repoKey, token),
   });
   let outcome: Outcome;
@@ -182,7 +243,9 @@ export async function runBackup(opts: RunBackupOptions): Promise<BackupResult> {
     await mkdir(dataDir, { recursive: true });
 
     // An empty locks/ folder of a local repository needs no `restic list locks` (local-locks.ts).
-    const pre = await localRepositoryHasNoLocks(repoKey, platform) ? null : await active.serialize(repoKey, () => clearStaleLocks(runner, staleCtx()));
+    const pre = (await localRepositoryHasNoLocks(repoKey, platform))
+      ? null
+      : await active.serialize(repoKey, () => clearStaleLocks(runner, staleCtx()));
     if (callTimedOut) return stalledCall('listing its locks');
     if (opts.signal?.aborted) return fail('cancelled', 'The backup was cancelled before restic started.');
     if (pre && (pre.unlocked || pre.notes.length > 0)) warnings.push(...pre.notes);
@@ -205,7 +268,11 @@ export async function runBackup(opts: RunBackupOptions): Promise<BackupResult> {
       deadline ??= clock.monotonic() + lockWait * 1000;
       if (supports(restic.version, 'retry-lock') || clock.monotonic() >= deadline) break;
       opts.logger?.info({ jobId: job.id, live: report.live.length }, 'repository locked by a live process; waiting');
-      await sleep(clock, Math.min((opts.lockRetryDelaySeconds ?? 10) * 1000, Math.max(0, deadline - clock.monotonic())), opts.signal);
+      await sleep(
+        clock,
+        Math.min((opts.lockRetryDelaySeconds ?? 10) * 1000, Math.max(0, deadline - clock.monotonic())),
+        opts.signal,
+      );
       if (opts.signal?.aborted) break;
     }
     // Check the locks again after the backup when they may have become stale meanwhile:
@@ -216,9 +283,12 @@ export async function runBackup(opts: RunBackupOptions): Promise<BackupResult> {
     //   not stale yet; a backup (non-exclusive lock) still runs beside it, and by now it is.
     const thisHost = opts.hostname ?? os.hostname();
     const unanswered = callTimedOut || outcome.errorKind === 'stalled' || outcome.errorKind === 'timed_out';
-    const recheck = !unanswered && (outcome.status === 'cancelled' || (pre !== null && (pre.unreadable.length > 0 || pre.live.some((l) => l.hostname === thisHost))));
+    const recheck =
+      !unanswered &&
+      (outcome.status === 'cancelled' ||
+        (pre !== null && (pre.unreadable.length > 0 || pre.live.some((l) => l.hostname === thisHost))));
     // After a cancel (shutdown) the check is short: a stop must end within its time-out plus a bounded grace.
-    const checkRunner = makeRunner(opts.signal?.aborted ? Math.min(callTimeout, CANCELLED_CHECK_SECONDS) : callTimeout);
+    const checkRunner = makeLocks(opts.signal?.aborted ? Math.min(callTimeout, CANCELLED_CHECK_SECONDS) : callTimeout);
     if (recheck) {
       let post = await active.serialize(repoKey, () => clearStaleLocks(checkRunner, staleCtx()));
       if (post.unreadable.length > 0) {
@@ -226,23 +296,46 @@ export async function runBackup(opts: RunBackupOptions): Promise<BackupResult> {
         await sleep(clock, 1000);
         post = await active.serialize(repoKey, () => clearStaleLocks(checkRunner, staleCtx()));
       }
-      opts.logger?.info({ jobId: job.id, stale: post.stale.length, live: post.live.length, unreadable: post.unreadable.length }, 'lock check after the backup');
+      opts.logger?.info(
+        { jobId: job.id, stale: post.stale.length, live: post.live.length, unreadable: post.unreadable.length },
+        'lock check after the backup',
+      );
       warnings.push(...post.notes);
     }
     const snapshotId = last.parsed.summary?.snapshotId;
     if (opts.verifySnapshotTag && snapshotId && (outcome.status === 'success' || outcome.status === 'partial')) {
-      const note = await snapshotTagProblem(runner, snapshotId, `backup:${job.id}`);
-      if (note) { warnings.push(note); opts.logger?.warn({ jobId: job.id, snapshotId }, note); }
+      const note = await snapshotTagProblem(
+        conn,
+        callOptions(callTimeout, opts.signal),
+        snapshotId,
+        `backup:${job.id}`,
+      );
+      if (note) {
+        warnings.push(note);
+        opts.logger?.warn({ jobId: job.id, snapshotId }, note);
+      }
     }
-    const previousFiles = opts.previousFiles ?? 0;
+    const previousFiles = (await opts.previousFiles) ?? 0;
     if (outcome.status === 'success' && onDisk.emptyFolders.length > 0 && previousFiles > 0) {
-      outcome = { ...outcome, status: 'partial', errorKind: 'empty_source', errorMessage: emptySourceMessage(onDisk.emptyFolders, previousFiles) };
+      outcome = {
+        ...outcome,
+        status: 'partial',
+        errorKind: 'empty_source',
+        errorMessage: emptySourceMessage(onDisk.emptyFolders, previousFiles),
+      };
     }
-    if (outcome.errorKind === 'locked' && attempts > 1) outcome = { ...outcome, errorMessage: `${outcome.errorMessage?.replace(/\.$/, '')} (waited ${lockWait} s).` };
+    if (outcome.errorKind === 'locked' && attempts > 1)
+      outcome = { ...outcome, errorMessage: `${outcome.errorMessage?.replace(/\.$/, '')} (waited ${lockWait} s).` };
 
     const end = await runHooks(job.hooks, 'end', {
       ...hookOpts,
-      runEnv: { ...runEnv, RBACKUP2_RUN_STATUS: outcome.status, RBACKUP2_SNAPSHOT_ID: last.parsed.summary?.snapshotId ?? '', RBACKUP2_EXIT_CODE: last.exitCode === null ? '' : String(last.exitCode), RBACKUP2_ERROR_MESSAGE: outcome.errorMessage ?? '' },
+      runEnv: {
+        ...runEnv,
+        RBACKUP2_RUN_STATUS: outcome.status,
+        RBACKUP2_SNAPSHOT_ID: last.parsed.summary?.snapshotId ?? '',
+        RBACKUP2_EXIT_CODE: last.exitCode === null ? '' : String(last.exitCode),
+        RBACKUP2_ERROR_MESSAGE: outcome.errorMessage ?? '',
+      },
     });
     hookResults.push(...end.results);
     warnings.push(...end.warnings);
@@ -257,12 +350,17 @@ export async function runBackup(opts: RunBackupOptions): Promise<BackupResult> {
 }
 
 /** Why snapshot `id` is not tagged `tag` (one sentence), or null when it is. */
-async function snapshotTagProblem(run: ResticRunner, id: string, tag: string): Promise<string | null> {
-  const r = await run(['snapshots', '--json', '--no-lock', id]);
-  if (r.exitCode !== 0) return `The snapshot ${id} could not be checked for its tag ${tag}.`;
+async function snapshotTagProblem(
+  conn: RepositoryConnection,
+  call: CallOptions,
+  id: string,
+  tag: string,
+): Promise<string | null> {
   try {
-    const list = JSON.parse(r.stdout) as { tags?: string[] }[];
-    return list.some((s) => s.tags?.includes(tag)) ? null : `The snapshot ${id} does not carry the tag ${tag}; rbackup2 will not recognise it as this job's.`;
+    const list = await snapshots(conn, { ids: [id] }, call);
+    return list.some((s) => s.tags.includes(tag))
+      ? null
+      : `The snapshot ${id} does not carry the tag ${tag}; rbackup2 will not recognise it as this job's.`;
   } catch {
     return `The snapshot ${id} could not be checked for its tag ${tag}.`;
   }
@@ -289,36 +387,86 @@ function lowerPriority(pid: number | undefined): void {
   }
 }
 
-async function attemptBackup(opts: RunBackupOptions, clock: Clock, env: Record<string, string>, args: string[], platform: NodeJS.Platform,
-  cwd: string, stallSeconds: number, where: string): Promise<Attempt> {
+async function attemptBackup(
+  opts: RunBackupOptions,
+  clock: Clock,
+  env: Record<string, string>,
+  args: string[],
+  platform: NodeJS.Platform,
+  cwd: string,
+  stallSeconds: number,
+  where: string,
+): Promise<Attempt> {
   let watchdog: StallWatchdog | null = null;
-  const parser = new BackupOutputParser({ onProgress: (p) => { watchdog?.progress(p); opts.onProgress?.(p); } });
+  const parser = new BackupOutputParser({
+    onProgress: (p) => {
+      watchdog?.progress(p);
+      opts.onProgress?.(p);
+    },
+  });
   const grace = opts.cancelGraceSeconds ?? 30;
+  // restic writes its lock file right after opening the repository and prints its first status
+  // line only later; a SIGINT in between makes restic 0.14 exit from its signal handler while the
+  // lock file is still being written, leaving an empty lock that `restic unlock` never removes
+  // (restic 0.14 ignores it; 0.15+ refuses every later command until `unlock --remove-all`).
+  // So a cancel before restic's first output waits for that output, at most LOCK_WRITE_WAIT_MS.
+  let firstOutput = (): void => undefined;
+  const outputSeen = new Promise<void>((resolve) => (firstOutput = resolve));
   const child = spawnProcess({
-    command: opts.restic.path, args, env, clock, platform, cwd, processGroup: true, killGroupOnExit: true,
-    onStdout: (d) => { if (!isOnlyStatus(d)) watchdog?.activity(); parser.pushStdout(d); },
-    onStderr: (d) => { watchdog?.activity(); parser.pushStderr(d); },
+    command: opts.restic.path,
+    args,
+    env,
+    clock,
+    platform,
+    cwd,
+    processGroup: true,
+    killGroupOnExit: true,
+    onStdout: (d) => {
+      firstOutput();
+      if (!isOnlyStatus(d)) watchdog?.activity();
+      parser.pushStdout(d);
+    },
+    onStderr: (d) => {
+      watchdog?.activity();
+      parser.pushStderr(d);
+    },
   });
   lowerPriority(child.pid);
   watchdog = new StallWatchdog({
-    clock, stallMs: stallSeconds * 1000, hardMs: Math.max(0, opts.backupTimeoutSeconds ?? 0) * 1000,
+    clock,
+    stallMs: stallSeconds * 1000,
+    hardMs: Math.max(0, opts.backupTimeoutSeconds ?? 0) * 1000,
     onFire: (reason) => {
       opts.logger?.warn({ jobId: opts.job.id, reason, repository: where }, 'restic stopped by the watchdog');
       child.cancel(Math.min(grace, 10));
     },
   });
-  const onAbort = () => child.cancel(grace);
+  let stopWait = (): void => undefined;
+  const onAbort = () => {
+    const timedOut = new Promise<void>((resolve) => (stopWait = clock.setTimer(resolve, LOCK_WRITE_WAIT_MS)));
+    void Promise.race([outputSeen, timedOut, child.done]).then(() => {
+      stopWait();
+      child.cancel(grace);
+    });
+  };
   if (opts.signal?.aborted) onAbort();
   else opts.signal?.addEventListener('abort', onAbort, { once: true });
   const r = await child.done;
+  stopWait();
   watchdog.stop();
   opts.signal?.removeEventListener('abort', onAbort);
   parser.end();
   const parsed = parser.result();
   const fired = watchdog.reason;
   const outcome = fired
-    ? watchdogOutcome(fired, fired === 'stalled' ? stallSeconds : opts.backupTimeoutSeconds ?? 0, where)
-    : classifyOutcome({ exitCode: r.exitCode, signal: r.signal, parsed, resticArgs: opts.job.resticArgs, spawnError: r.spawnError });
+    ? watchdogOutcome(fired, fired === 'stalled' ? stallSeconds : (opts.backupTimeoutSeconds ?? 0), where)
+    : classifyOutcome({
+        exitCode: r.exitCode,
+        signal: r.signal,
+        parsed,
+        resticArgs: opts.job.resticArgs,
+        spawnError: r.spawnError,
+      });
   return { parsed, outcome, exitCode: r.exitCode };
 }
 
@@ -330,8 +478,9 @@ function isOnlyStatus(chunk: Buffer): boolean {
 
 /** The `failed` outcome of a backup the watchdog stopped (C27). */
 function watchdogOutcome(reason: WatchdogReason, seconds: number, where: string): Outcome {
-  const errorMessage = reason === 'stalled'
-    ? `restic made no progress for ${seconds} s (stall_timeout_seconds) on repository ${where}; the backup was stopped as stalled (is the repository reachable?).`
-    : `The backup ran longer than backup_timeout_seconds (${seconds} s) on repository ${where} and was stopped.`;
+  const errorMessage =
+    reason === 'stalled'
+      ? `restic made no progress for ${seconds} s (stall_timeout_seconds) on repository ${where}; the backup was stopped as stalled (is the repository reachable?).`
+      : `The backup ran longer than backup_timeout_seconds (${seconds} s) on repository ${where} and was stopped.`;
   return { status: 'failed', errorKind: reason, errorMessage, warnings: [], unreadablePaths: [] };
 }

@@ -28,7 +28,9 @@ export async function checkSources(paths: readonly string[]): Promise<SourceChec
         const st = await fs.stat(p).catch(() => null);
         if (st?.isDirectory()) {
           use = await fs.realpath(p);
-          out.warnings.push(`Source ${p} is a symbolic link to the folder ${use}; that folder is backed up (restic would save only the link).`);
+          out.warnings.push(
+            `Source ${p} is a symbolic link to the folder ${use}; that folder is backed up (restic would save only the link).`,
+          );
         }
       }
       const st = await fs.stat(use);

@@ -10,7 +10,7 @@
  * monotonic time, never trusted alone.
  */
 import type { Clock } from '../clock.js';
-import type { ProgressEvent } from './output-parser.js';
+import type { ProgressEvent } from '../restic/backup-output.js';
 
 export type WatchdogReason = 'stalled' | 'timed_out';
 
@@ -22,9 +22,6 @@ export interface WatchdogOptions {
   hardMs: number;
   onFire: (reason: WatchdogReason) => void;
 }
-
-/** Longest single timer; longer waits re-arm. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** Watches one restic process; call `stop()` when it ended. Fires at most once. */
 export class StallWatchdog {
@@ -71,10 +68,22 @@ export class StallWatchdog {
     const now = this.opts.clock.monotonic();
     const stallLeft = this.lastProgressAt + this.opts.stallMs - now;
     const hardLeft = this.opts.hardMs > 0 ? this.startedAt + this.opts.hardMs - now : Infinity;
-    if (hardLeft <= 0) { this.fire('timed_out'); return; }
-    if (stallLeft <= 0) { this.fire('stalled'); return; }
-    const wait = Math.min(stallLeft, hardLeft, MAX_TIMER_MS);
-    this.cancelTimer = this.opts.clock.setTimer(() => { this.cancelTimer = null; this.arm(); }, Math.max(1, Math.ceil(wait)));
+    if (hardLeft <= 0) {
+      this.fire('timed_out');
+      return;
+    }
+    if (stallLeft <= 0) {
+      this.fire('stalled');
+      return;
+    }
+    const wait = Math.min(stallLeft, hardLeft); // a wait beyond one timer (clamped by the clock) re-arms
+    this.cancelTimer = this.opts.clock.setTimer(
+      () => {
+        this.cancelTimer = null;
+        this.arm();
+      },
+      Math.max(1, Math.ceil(wait)),
+    );
   }
 
   private fire(reason: WatchdogReason): void {
@@ -88,7 +97,8 @@ export class StallWatchdog {
  * (which can carry keys) dropped. `rest:https://u:p@host/x?k=1` -> `rest:https://host/x`.
  */
 export function redactRepositoryUrl(url: string): string {
-  return url.trim()
+  return url
+    .trim()
     .replace(/([a-z][a-z0-9+.-]*:\/\/)[^/@\s]*@/gi, '$1')
     .replace(/\?.*$/, '');
 }

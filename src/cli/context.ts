@@ -37,20 +37,50 @@ export async function loadAdminConfig(opts: GlobalOptions): Promise<AdminLocalCo
  */
 export function deviceFor(local: AdminLocalConfig, explicit: string | undefined, command: string): string {
   const id = explicit ?? local.device.id;
-  if (id === null) throw new AppError('INVALID_INPUT', `${command}: give --device ID (the config ${local.sourceFile} has no device.id)`);
+  if (id === null)
+    throw new AppError(
+      'INVALID_INPUT',
+      `${command}: give --device ID (the config ${local.sourceFile} has no device.id)`,
+    );
   return id;
 }
 
+/** A database opened and migrated for one command, with the database functions. */
+export interface CommandDatabase {
+  db: Database;
+  q: DbApi;
+}
+
 /**
- * Open the configured database, apply pending migrations, run `fn` with it and the database
- * functions, close. Throws DB_CONNECT / DB_LOCKED (the embedded database is held by a running
- * agent) as one-line user errors.
+ * Open the configured database and apply pending migrations. Throws DB_CONNECT / DB_LOCKED (the
+ * embedded database is held by a running agent) as one-line user errors; closes what it opened
+ * when migrating fails. A command may start this before it loads its own code, so the two
+ * overlap (the server's answer, the embedded database's WebAssembly compiled off this thread);
+ * hand the promise to withDatabase, which closes it.
  */
-export async function withDatabase<T>(local: Pick<LocalConfig, 'database' | 'dataDir'>, fn: (db: Database, q: DbApi) => Promise<T>): Promise<T> {
+export async function openCommandDatabase(local: Pick<LocalConfig, 'database' | 'dataDir'>): Promise<CommandDatabase> {
   const q = await dbApi();
   const db = await q.openDatabase({ database: local.database, dataDir: local.dataDir });
   try {
     await q.migrate(db);
+  } catch (err) {
+    await db.close();
+    throw err;
+  }
+  return { db, q };
+}
+
+/**
+ * Open the configured database (or take `opened`, from openCommandDatabase), run `fn` with it and
+ * the database functions, close. Errors as openCommandDatabase.
+ */
+export async function withDatabase<T>(
+  local: Pick<LocalConfig, 'database' | 'dataDir'>,
+  fn: (db: Database, q: DbApi) => Promise<T>,
+  opened: Promise<CommandDatabase> = openCommandDatabase(local),
+): Promise<T> {
+  const { db, q } = await opened;
+  try {
     return await fn(db, q);
   } finally {
     await db.close();

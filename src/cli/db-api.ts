@@ -11,3 +11,4 @@ export * from '../db/queries/schedules.js';
 export * from '../db/queries/settings.js';
 export * from '../db/queries/runs.js';
 export { loadDeviceConfig } from '../db/device-config-query.js';
+export * from '../db/queries/notifications.js';

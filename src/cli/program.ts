@@ -9,12 +9,19 @@ import { registerRepoCommands } from './commands/admin-repo.js';
 import { registerJobCommands } from './commands/admin-job.js';
 import { registerScheduleCommands } from './commands/admin-schedule.js';
 import { registerSettingCommands } from './commands/admin-setting.js';
+import { registerNotifyCommands } from './commands/notify.js';
+import { registerDashboardCommand } from './commands/dashboard.js';
 import { registerRunsCommand } from './commands/runs.js';
 import { registerRunCommand } from './commands/run.js';
 import { registerMigrateCommand } from './commands/migrate.js';
 import { registerBackupCommand, runTestBackupOption } from './commands/backup.js';
 import { registerImportRelicaCommand } from './commands/import-relica.js';
 import { registerDemoCommand } from './commands/demo.js';
+import { registerSnapshotsCommand } from './commands/snapshots.js';
+import { registerServiceCommand } from './commands/service.js';
+import { registerRestoreCommand } from './commands/restore.js';
+import { registerRecoveryKitCommand } from './commands/recovery-kit.js';
+import { registerForgetCommand } from './commands/forget.js';
 
 /** Build the program; `parseAsync(argv)` runs the chosen command. */
 export function buildProgram(): Command {
@@ -35,12 +42,19 @@ export function buildProgram(): Command {
   registerBackupCommand(program);
   registerImportRelicaCommand(program);
   registerDemoCommand(program);
+  registerServiceCommand(program);
   registerDeviceCommands(program);
   registerRepoCommands(program);
   registerJobCommands(program);
   registerScheduleCommands(program);
   registerSettingCommands(program);
+  registerNotifyCommands(program);
+  registerDashboardCommand(program);
   registerRunsCommand(program);
+  registerSnapshotsCommand(program);
+  registerRestoreCommand(program);
+  registerRecoveryKitCommand(program);
+  registerForgetCommand(program);
 
   // No command: `--test-backup JOB`, or start the agent (CONTRACTS §1: "(none) or run").
   program.action(async () => {

@@ -14,14 +14,20 @@ export async function readSecretFromStdin(what: string): Promise<string> {
     if (size > 65_536) throw new AppError('INVALID_INPUT', `${what} on standard input is longer than 64 KiB`);
     chunks.push(chunk as Buffer);
   }
-  const text = Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+  const text = Buffer.concat(chunks)
+    .toString('utf8')
+    .replace(/\r?\n$/, '');
   if (!text) throw new AppError('INVALID_INPUT', `${what}: nothing was read from standard input`);
   return text;
 }
 
 /** Ask on the terminal with echo off; INVALID_INPUT when stdin is not a terminal. */
 export async function promptSecret(prompt: string): Promise<string> {
-  if (!process.stdin.isTTY) throw new AppError('INVALID_INPUT', `${prompt}: no terminal to ask on; use --password-file, --password-command or --password-stdin`);
+  if (!process.stdin.isTTY)
+    throw new AppError(
+      'INVALID_INPUT',
+      `${prompt}: no terminal to ask on; use --password-file, --password-command or --password-stdin`,
+    );
   const rl = createInterface({ input: process.stdin, output: process.stderr, terminal: true });
   const out = rl as unknown as { _writeToOutput: (s: string) => void };
   let asked = false;

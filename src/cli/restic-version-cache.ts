@@ -8,18 +8,31 @@
  */
 import { accessSync, constants, readFileSync, statSync, writeFileSync, mkdirSync, renameSync } from 'node:fs';
 import path from 'node:path';
-import { discoverRestic, parseResticVersion, type ResticVersion } from '../backup/restic-version.js';
+import { discoverRestic, parseResticVersion, type ResticVersion } from '../restic/version.js';
 
 const CACHE_FILE = 'restic-version.json';
 
-interface CacheEntry { path: string; size: number; mtimeMs: number; ino: number; version: string }
+interface CacheEntry {
+  path: string;
+  size: number;
+  mtimeMs: number;
+  ino: number;
+  version: string;
+}
 
 /** The absolute file `binary` names: itself when it has a folder part, else the first on PATH. */
-export function resolveBinary(binary: string, env: NodeJS.ProcessEnv = process.env, platform: NodeJS.Platform = process.platform): string | null {
+export function resolveBinary(
+  binary: string,
+  env: NodeJS.ProcessEnv = process.env,
+  platform: NodeJS.Platform = process.platform,
+): string | null {
   const exts = platform === 'win32' ? ['', ...(env.PATHEXT ?? '.EXE;.CMD;.BAT;.COM').split(';').filter(Boolean)] : [''];
   const candidates = /[\\/]/.test(binary)
     ? exts.map((e) => path.resolve(binary + e))
-    : (env.PATH ?? '').split(path.delimiter).filter(Boolean).flatMap((dir) => exts.map((e) => path.join(dir, binary + e)));
+    : (env.PATH ?? '')
+        .split(path.delimiter)
+        .filter(Boolean)
+        .flatMap((dir) => exts.map((e) => path.join(dir, binary + e)));
   for (const file of candidates) {
     try {
       if (!statSync(file).isFile()) continue;
@@ -46,7 +59,10 @@ function fingerprint(file: string): Omit<CacheEntry, 'version'> | null {
  * `dataDir` when the file is unchanged, else from `restic version` (then cached). Throws
  * AppError RESTIC_MISSING like discoverRestic.
  */
-export async function cachedResticVersion(binary: string, dataDir: string): Promise<{ path: string; version: ResticVersion }> {
+export async function cachedResticVersion(
+  binary: string,
+  dataDir: string,
+): Promise<{ path: string; version: ResticVersion }> {
   const file = resolveBinary(binary);
   const fp = file ? fingerprint(file) : null;
   if (!file || !fp) return discoverRestic(binary);
@@ -54,7 +70,8 @@ export async function cachedResticVersion(binary: string, dataDir: string): Prom
   try {
     const c = JSON.parse(readFileSync(cachePath, 'utf8')) as Partial<CacheEntry>;
     const version = typeof c.version === 'string' ? parseResticVersion(JSON.stringify({ version: c.version })) : null;
-    if (version && c.path === fp.path && c.size === fp.size && c.mtimeMs === fp.mtimeMs && c.ino === fp.ino) return { path: file, version };
+    if (version && c.path === fp.path && c.size === fp.size && c.mtimeMs === fp.mtimeMs && c.ino === fp.ino)
+      return { path: file, version };
   } catch {
     // no cache yet, or unreadable: ask restic
   }

@@ -5,6 +5,7 @@
  */
 import { buildProgram } from './program.js';
 import { AppError } from '../errors.js';
+import { systemClock } from '../clock.js';
 
 async function main(argv: string[]): Promise<number> {
   const program = buildProgram();
@@ -14,12 +15,19 @@ async function main(argv: string[]): Promise<number> {
   } catch (err) {
     if (err instanceof AppError && err.isUserError) {
       process.stderr.write(`rbackup2: ${err.message}\n`);
-    } else if (err && typeof err === 'object' && 'code' in err && String((err as { code: unknown }).code).startsWith('commander.')) {
+    } else if (
+      err &&
+      typeof err === 'object' &&
+      'code' in err &&
+      String((err as { code: unknown }).code).startsWith('commander.')
+    ) {
       // commander already printed its message (unknown option, missing argument, --help).
       const exit = (err as { exitCode?: number }).exitCode;
       return typeof exit === 'number' ? exit : 1;
     } else {
-      process.stderr.write(`rbackup2: unexpected error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+      process.stderr.write(
+        `rbackup2: unexpected error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+      );
     }
     return 1;
   }
@@ -29,5 +37,5 @@ main(process.argv).then((code) => {
   process.exitCode = code;
   // Everything opened is closed by its command; this only guards against a stray handle
   // (a library timer) keeping a finished command alive.
-  setTimeout(() => process.exit(code), 3000).unref();
+  systemClock.setTimer(() => process.exit(code), 3000, { unref: true });
 });

@@ -4,11 +4,17 @@
  * the backup executor. Plain data (JSON-serialisable: dates are ISO strings) so it can be cached on
  * disk and diffed.
  */
+import { maintenanceSettingProblem } from '../maintenance/maintenance-settings.js';
 
 /** A restic repository and how to open it (CONTRACTS §3 `repositories`, or the global settings). */
 export interface RepositoryConfig {
   /** `repositories.id`, or null for the repository given by the `repository_*` settings. */
   id: string | null;
+  /** Maintenance schedules (migration 011): a cron expression, 'off', or null = the global setting. */
+  pruneSchedule?: string | null;
+  checkSchedule?: string | null;
+  /** `restic check --read-data-subset` value (`5%`, `1/10`), or null = the global setting. */
+  checkReadDataSubset?: string | null;
   name: string;
   /** restic repository URL or path (RESTIC_REPOSITORY). */
   url: string;
@@ -73,6 +79,13 @@ export interface JobConfig {
   accountId: string | null;
   schedules: ScheduleConfig[];
   hooks: HookConfig[];
+  /**
+   * The effective retention policy (issue 18): the job's own `retention`, else the global
+   * `retention` setting; null = keep everything. Absent in caches written before issue 18.
+   */
+  retention?: import('../maintenance/retention-policy.js').RetentionPolicy | null;
+  /** Why the stored retention cannot be used (a forget then refuses, naming it); null when fine. */
+  retentionProblem?: string | null;
   /** ISO 8601. */
   updatedAt: string;
 }
@@ -108,6 +121,13 @@ export interface AgentSettings {
   stallTimeoutSeconds: number;
   /** Hard limit of one backup, seconds; 0 = none. */
   backupTimeoutSeconds: number;
+  /** Hard limits of a prune and a check, seconds (restic 0.14 prints little for them: no stall rule). */
+  pruneTimeoutSeconds: number;
+  checkTimeoutSeconds: number;
+  /** Life of a repository lease without renewal, seconds (renewed every third of it). */
+  leaseSeconds: number;
+  /** Longest wait of a backup for a waiting prune/check, and of a prune/check for running backups, seconds. */
+  leaseWaitSeconds: number;
 }
 
 export const DEFAULT_SETTINGS: Readonly<Record<string, string>> = Object.freeze({
@@ -123,6 +143,15 @@ export const DEFAULT_SETTINGS: Readonly<Record<string, string>> = Object.freeze(
   heartbeat_interval_seconds: '60',
   stall_timeout_seconds: '1800',
   backup_timeout_seconds: '0',
+  // issue 18: retention and repository health (doc in src/maintenance/)
+  retention: '',
+  prune_schedule: '0 3 * * 0',
+  check_schedule: '0 4 1 * *',
+  check_read_data_subset: '',
+  prune_timeout_seconds: '86400',
+  check_timeout_seconds: '86400',
+  lease_seconds: '120',
+  lease_wait_seconds: '1800',
 });
 
 /** Range of each whole-number setting the agent reads: [min, max]. */
@@ -136,15 +165,22 @@ export const SETTING_RANGES: Readonly<Record<string, readonly [number, number]>>
   heartbeat_interval_seconds: [5, 86_400],
   stall_timeout_seconds: [10, 604_800],
   backup_timeout_seconds: [0, 31_536_000],
+  stale_after_seconds: [10, 31_536_000],
+  silent_after_seconds: [10, 31_536_000],
+  prune_timeout_seconds: [60, 604_800],
+  check_timeout_seconds: [60, 604_800],
+  lease_seconds: [10, 3600],
+  lease_wait_seconds: [0, 86_400],
 });
 
 /**
  * Why `value` is not acceptable for setting `key`, as one sentence naming both, or null. Only the
- * whole-number settings of SETTING_RANGES are checked; other keys are free text.
+ * whole-number settings of SETTING_RANGES and the maintenance settings (retention, prune/check schedules,
+ * check_read_data_subset) are checked; other keys are free text.
  */
 export function settingValueProblem(key: string, value: string): string | null {
   const range = SETTING_RANGES[key];
-  if (!range) return null;
+  if (!range) return maintenanceSettingProblem(key, value);
   const n = Number(value.trim());
   if (value.trim() === '' || !Number.isInteger(n) || n < range[0] || n > range[1]) {
     return `setting ${key} must be a whole number from ${range[0]} to ${range[1]} (got "${value.slice(0, 40)}")`;
@@ -176,5 +212,9 @@ export function agentSettings(settings: Record<string, string>): AgentSettings {
     heartbeatIntervalSeconds: positiveInt(settings, 'heartbeat_interval_seconds'),
     stallTimeoutSeconds: positiveInt(settings, 'stall_timeout_seconds'),
     backupTimeoutSeconds: positiveInt(settings, 'backup_timeout_seconds'),
+    pruneTimeoutSeconds: positiveInt(settings, 'prune_timeout_seconds'),
+    checkTimeoutSeconds: positiveInt(settings, 'check_timeout_seconds'),
+    leaseSeconds: positiveInt(settings, 'lease_seconds'),
+    leaseWaitSeconds: positiveInt(settings, 'lease_wait_seconds'),
   };
 }

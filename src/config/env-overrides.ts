@@ -3,7 +3,7 @@
  * `RBACKUP2_DATABASE_URL` or `RBACKUP2_CLIENT_HTTP_BIND`. Values arrive as strings and are
  * converted to the type the schema expects for that key; an unknown section or key is an error.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { localConfigSchema } from './local-schema.js';
 import type { FieldError } from '../errors.js';
 
@@ -56,7 +56,10 @@ export function applyEnvOverrides(raw: Raw, env: NodeJS.ProcessEnv): { merged: R
     const shape = sectionShape(section);
     const leaf = shape?.[key];
     if (!shape || !leaf) {
-      errors.push({ field: name, message: 'unknown environment override (expected RBACKUP2_<SECTION>_<KEY> of a config field)' });
+      errors.push({
+        field: name,
+        message: 'unknown environment override (expected RBACKUP2_<SECTION>_<KEY> of a config field)',
+      });
       continue;
     }
     const current = merged[section];

@@ -4,7 +4,7 @@
  * folder the agent happens to start in, and restic_args may not take over what rbackup2 controls.
  * Pure. Each problem is one sentence naming the field and the value.
  */
-import { checkResticArgs } from '../backup/restic-args.js';
+import { checkResticArgs } from '../restic/backup-options.js';
 
 /** Absolute on any platform a job may run on: `/x`, `C:\x`, `C:/x`, `\\server\share`. */
 export function isAbsoluteAnywhere(p: string): boolean {
@@ -21,10 +21,14 @@ export interface JobValues {
 export function jobValueProblems(j: JobValues): string[] {
   const problems: string[] = [];
   for (const p of j.sourcePaths ?? []) {
-    if (p.trim() !== '' && !isAbsoluteAnywhere(p)) problems.push(`source path "${p}" is relative; give the full path (e.g. /home/user/${p.replace(/^\.\//, '')})`);
+    if (p.trim() !== '' && !isAbsoluteAnywhere(p))
+      problems.push(`source path "${p}" is relative; give the full path (e.g. /home/user/${p.replace(/^\.\//, '')})`);
   }
   for (const e of j.excludePatterns ?? []) {
-    if (/^\.\.?[\\/]/.test(e)) problems.push(`exclude pattern "${e}" is relative to a working folder and would never match; write it without "./" or as a full path`);
+    if (/^\.\.?[\\/]/.test(e))
+      problems.push(
+        `exclude pattern "${e}" is relative to a working folder and would never match; write it without "./" or as a full path`,
+      );
   }
   if (j.resticArgs) problems.push(...checkResticArgs(j.resticArgs).problems);
   return problems;
@@ -46,10 +50,13 @@ export function repositoryValueProblems(r: RepositoryValues): string[] {
   if (url !== '') {
     const m = BACKEND.exec(url);
     const local = !m ? url : m[1] === 'local' ? url.slice('local:'.length) : null;
-    if (local !== null && !isAbsoluteAnywhere(local)) problems.push(`repository URL "${url}" is a relative path; give the full path of the repository folder`);
+    if (local !== null && !isAbsoluteAnywhere(local))
+      problems.push(`repository URL "${url}" is a relative path; give the full path of the repository folder`);
   }
-  if (r.passwordFile && !isAbsoluteAnywhere(r.passwordFile)) problems.push(`password file "${r.passwordFile}" is a relative path; give the full path`);
-  if (r.cacheDir && !isAbsoluteAnywhere(r.cacheDir)) problems.push(`cache folder "${r.cacheDir}" is a relative path; give the full path`);
+  if (r.passwordFile && !isAbsoluteAnywhere(r.passwordFile))
+    problems.push(`password file "${r.passwordFile}" is a relative path; give the full path`);
+  if (r.cacheDir && !isAbsoluteAnywhere(r.cacheDir))
+    problems.push(`cache folder "${r.cacheDir}" is a relative path; give the full path`);
   return problems;
 }
 

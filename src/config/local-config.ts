@@ -6,7 +6,7 @@
 import { readFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import { parseDocument } from 'yaml';
-import type { z } from 'zod';
+import type * as z from 'zod';
 import { AppError, type FieldError } from '../errors.js';
 import { deviceSchema, localConfigSchema, type LocalConfigInput } from './local-schema.js';
 import { applyEnvOverrides } from './env-overrides.js';
@@ -46,7 +46,10 @@ export function resolveConfigPath(explicit: string | undefined, cwd: string): st
     const p = path.resolve(cwd, name);
     if (existsSync(p)) return p;
   }
-  throw new AppError('CONFIG_NOT_FOUND', `no config file: neither ${path.resolve(cwd, 'config.yaml')} nor config.example.yaml exists (use --config FILE)`);
+  throw new AppError(
+    'CONFIG_NOT_FOUND',
+    `no config file: neither ${path.resolve(cwd, 'config.yaml')} nor config.example.yaml exists (use --config FILE)`,
+  );
 }
 
 function issueToFieldErrors(issue: z.core.$ZodIssue): FieldError[] {
@@ -54,13 +57,19 @@ function issueToFieldErrors(issue: z.core.$ZodIssue): FieldError[] {
   if (issue.code === 'unrecognized_keys') {
     return issue.keys.map((k) => ({ field: base ? `${base}.${k}` : k, message: 'unknown key' }));
   }
-  const message = issue.code === 'invalid_type' && /received undefined$/.test(issue.message) ? 'is required' : issue.message;
+  const message =
+    issue.code === 'invalid_type' && /received undefined$/.test(issue.message) ? 'is required' : issue.message;
   return [{ field: base || '(top level)', message }];
 }
 
 /** One line listing every problem, each naming its field and the file. */
 export function formatConfigErrors(file: string, errors: FieldError[]): string {
-  return `${file}: ` + errors.map((e) => (e.message === 'unknown key' ? `unknown key "${e.field}"` : `${e.field}: ${e.message}`)).join('; ');
+  return (
+    `${file}: ` +
+    errors
+      .map((e) => (e.message === 'unknown key' ? `unknown key "${e.field}"` : `${e.field}: ${e.message}`))
+      .join('; ')
+  );
 }
 
 /**
@@ -76,7 +85,12 @@ export function parseAdminConfig(text: string, file: string, env: NodeJS.Process
   return parseConfig(text, file, env, true);
 }
 
-function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv, admin: boolean): LocalConfig | AdminLocalConfig {
+function parseConfig(
+  text: string,
+  file: string,
+  env: NodeJS.ProcessEnv,
+  admin: boolean,
+): LocalConfig | AdminLocalConfig {
   const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
   if (doc.errors.length > 0) {
     const e = doc.errors[0]!;
@@ -86,7 +100,10 @@ function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv, admin: 
   }
   const raw: unknown = doc.toJS() ?? {};
   if (typeof raw !== 'object' || Array.isArray(raw)) {
-    throw new AppError('CONFIG_INVALID', `${file}: the top level must be a mapping with device, database, client, metrics`);
+    throw new AppError(
+      'CONFIG_INVALID',
+      `${file}: the top level must be a mapping with device, database, client, metrics`,
+    );
   }
   const { merged, errors: envErrors } = applyEnvOverrides(raw as Record<string, unknown>, env);
   const parsed = (admin ? adminConfigSchema : localConfigSchema).safeParse(merged);
@@ -96,7 +113,8 @@ function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv, admin: 
   }
   const cfg = parsed.data;
   const dbProblems = checkDatabaseSection(cfg.database);
-  if (dbProblems.length > 0) throw new AppError('CONFIG_INVALID', formatConfigErrors(file, dbProblems), { fields: dbProblems });
+  if (dbProblems.length > 0)
+    throw new AppError('CONFIG_INVALID', formatConfigErrors(file, dbProblems), { fields: dbProblems });
   const dir = path.dirname(file);
   const result: LocalConfig | AdminLocalConfig = {
     ...cfg,
@@ -112,7 +130,13 @@ function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv, admin: 
 /** A database section needs either a url or at least a host. */
 function checkDatabaseSection(db: LocalConfigInput['database']): FieldError[] {
   if (!db) return [];
-  if (!db.url && !db.host) return [{ field: 'database', message: 'needs url, or host (with user, password, dbname); omit the section for the embedded database' }];
+  if (!db.url && !db.host)
+    return [
+      {
+        field: 'database',
+        message: 'needs url, or host (with user, password, dbname); omit the section for the embedded database',
+      },
+    ];
   return [];
 }
 
@@ -130,7 +154,10 @@ function readConfigText(file: string): string {
   try {
     return readFileSync(file, 'utf8');
   } catch (err) {
-    throw new AppError('CONFIG_NOT_FOUND', `config file ${file} cannot be read: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+    throw new AppError(
+      'CONFIG_NOT_FOUND',
+      `config file ${file} cannot be read: ${(err as NodeJS.ErrnoException).code ?? String(err)}`,
+    );
   }
 }
 

@@ -3,7 +3,7 @@
  * `RBACKUP2_<SECTION>_<KEY>` environment overrides. Strict objects: an unknown key is an error that
  * names it (a typo must never be silently ignored).
  */
-import { z } from 'zod';
+import * as z from 'zod';
 
 export const SSL_MODES = ['disable', 'allow', 'prefer', 'require', 'verify-ca', 'verify-full'] as const;
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const;
@@ -28,18 +28,27 @@ export const databaseSchema = z.strictObject({
    * (a pooler in transaction mode drops NOTIFY); `true` always subscribes; `false` only polls.
    * The strings "true"/"false" (environment override) count as the booleans.
    */
-  listen: z.preprocess(
-    (v) => (v === 'true' ? true : v === 'false' ? false : v),
-    z.union([z.literal('auto'), z.boolean()], { error: 'must be auto, true or false' }),
-  ).default('auto'),
+  listen: z
+    .preprocess(
+      (v) => (v === 'true' ? true : v === 'false' ? false : v),
+      z.union([z.literal('auto'), z.boolean()], { error: 'must be auto, true or false' }),
+    )
+    .default('auto'),
 });
 
 export const clientSchema = z.strictObject({
-  http_bind: z.string().regex(/^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, 'must be HOST:PORT').default('127.0.0.1:1201'),
+  http_bind: z
+    .string()
+    .regex(/^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, 'must be HOST:PORT')
+    .default('127.0.0.1:1201'),
   log_file: z.string().min(1).default('./data/rbackup2.log'),
   log_level: z.enum(LOG_LEVELS).default('info'),
   /** Rotate the log file when it reaches this many bytes; keep `log_keep_files` old files. */
-  log_max_bytes: z.number().int().min(65_536).default(10 * 1024 * 1024),
+  log_max_bytes: z
+    .number()
+    .int()
+    .min(65_536)
+    .default(10 * 1024 * 1024),
   log_keep_files: z.number().int().min(1).max(100).default(5),
   data_dir: z.string().min(1).default('./data'),
   restic_binary: z.string().min(1).default('restic'),

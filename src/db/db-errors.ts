@@ -7,7 +7,10 @@ import { AppError } from '../errors.js';
 
 /** The first few words of a statement, for error messages (never its parameters). */
 export function sqlHead(sql: string, words = 4): string {
-  const flat = sql.replace(/--[^\n]*/g, ' ').replace(/\s+/g, ' ').trim();
+  const flat = sql
+    .replace(/--[^\n]*/g, ' ')
+    .replace(/\s+/g, ' ')
+    .trim();
   const head = flat.split(' ').slice(0, words).join(' ');
   return head.length > 80 ? `${head.slice(0, 80)}...` : head;
 }
@@ -57,7 +60,8 @@ export function describeTarget(t: ConnectTarget): string {
  * connections allowed (max_client_conn)`, `query_wait_timeout`, `server login has been failing,
  * try again later (server_login_retry)`, `database shutting down`, `server conn crashed?`).
  */
-const POOLER_TRANSIENT = /server down|cannot connect to server|no more connections|query_wait_timeout|try again later|shutting down|server conn crashed|server_login_retry|pooler is paused|SHUTDOWN/i;
+const POOLER_TRANSIENT =
+  /server down|cannot connect to server|no more connections|query_wait_timeout|try again later|shutting down|server conn crashed|server_login_retry|pooler is paused|SHUTDOWN/i;
 
 /**
  * The configuration errors among SQLSTATE 08P01 (protocol violation): a pooler or server that
@@ -66,8 +70,10 @@ const POOLER_TRANSIENT = /server down|cannot connect to server|no more connectio
  */
 function protocolConfigError(raw: string): string | null {
   if (POOLER_TRANSIENT.test(raw)) return null;
-  if (/unsupported startup parameter/i.test(raw)) return `the server or connection pooler refused a startup parameter (${raw}); PgBouncer accepts only client_encoding, datestyle, timezone, standard_conforming_strings and application_name`;
-  if (/does not exist|no such database/i.test(raw)) return `the connection pooler knows no such database (${raw}); check its [databases] section`;
+  if (/unsupported startup parameter/i.test(raw))
+    return `the server or connection pooler refused a startup parameter (${raw}); PgBouncer accepts only client_encoding, datestyle, timezone, standard_conforming_strings and application_name`;
+  if (/does not exist|no such database/i.test(raw))
+    return `the connection pooler knows no such database (${raw}); check its [databases] section`;
   return `protocol error (08P01) from the server or connection pooler: ${raw}`;
 }
 
@@ -100,14 +106,16 @@ export function classifyConnectError(err: unknown, target: ConnectTarget, secret
   else if (code === '28000') why = `the server refused access (pg_hba.conf: ${raw})`;
   else if (code === '3D000') why = `database "${target.database}" does not exist`;
   else if (code === '57P03') why = 'the server is starting up or shutting down';
-  else if (code === '08P01') why = protocolConfigError(raw) ?? `the connection pooler cannot serve the connection now: ${raw}`;
+  else if (code === '08P01')
+    why = protocolConfigError(raw) ?? `the connection pooler cannot serve the connection now: ${raw}`;
   else if (code && isSqlState(code)) why = `${raw} [${code}]`;
   else if (code === 'ECONNREFUSED') why = 'connection refused (is PostgreSQL running and listening on that address?)';
   else if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') why = `host "${target.host}" not found`;
   else if (code === 'EHOSTUNREACH' || code === 'ENETUNREACH') why = 'host unreachable';
   else if (code === 'ETIMEDOUT' || /timeout/i.test(raw)) why = 'connection timed out (host unreachable or firewalled?)';
   else if (/does not support SSL/i.test(raw)) why = 'the server does not support TLS (set ssl_mode: disable or prefer)';
-  else if (/self[- ]signed|certificate|unable to verify|altnames/i.test(raw)) why = `TLS certificate not trusted: ${raw}`;
+  else if (/self[- ]signed|certificate|unable to verify|altnames/i.test(raw))
+    why = `TLS certificate not trusted: ${raw}`;
   else if (/no encryption|SSL off/i.test(raw)) why = `the server requires TLS (set ssl_mode: require): ${raw}`;
   else why = raw;
   if (secret) why = why.split(secret).join('***');
@@ -128,5 +136,7 @@ export function isDbUnavailable(err: unknown): boolean {
   if (code && isSqlState(code)) return false; // any other SQLSTATE: the statement or the setup is wrong
   if (code && /^E[A-Z]+$/.test(code)) return true; // ECONNREFUSED, ECONNRESET, ETIMEDOUT, EPIPE, ...
   const msg = inner instanceof Error ? inner.message : String(inner);
-  return /Connection terminated|connection timeout|Query read timeout|timeout exceeded when trying to connect|Client has encountered a connection error|not queryable/i.test(msg);
+  return /Connection terminated|connection timeout|Query read timeout|timeout exceeded when trying to connect|Client has encountered a connection error|not queryable/i.test(
+    msg,
+  );
 }

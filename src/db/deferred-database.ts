@@ -17,7 +17,10 @@ export class DeferredDatabase implements Database {
   private closed = false;
 
   /** `why`: the one-line reason shown in errors until connected (no password; from DB_CONNECT). */
-  constructor(readonly kind: 'postgres' | 'pglite', private why: string) {}
+  constructor(
+    readonly kind: 'postgres' | 'pglite',
+    private why: string,
+  ) {}
 
   /** Is a real connection attached? */
   get attached(): boolean {
@@ -80,9 +83,16 @@ export class DeferredDatabase implements Database {
  * ('database connection failed; retrying') becomes debug, since connectInBackground already logs
  * one line per round; everything else (e.g. a pool's failed idle connection later) is unchanged.
  */
-export function quietRetryLogger<L extends { warn(obj: object, msg: string): void; info(obj: object, msg: string): void; debug(obj: object, msg: string): void }>(logger: L): { warn(obj: object, msg: string): void; info(obj: object, msg: string): void } {
+export function quietRetryLogger<
+  L extends {
+    warn(obj: object, msg: string): void;
+    info(obj: object, msg: string): void;
+    debug(obj: object, msg: string): void;
+  },
+>(logger: L): { warn(obj: object, msg: string): void; info(obj: object, msg: string): void } {
   return {
-    warn: (obj, msg) => (msg === 'database connection failed; retrying' ? logger.debug(obj, msg) : logger.warn(obj, msg)),
+    warn: (obj, msg) =>
+      msg === 'database connection failed; retrying' ? logger.debug(obj, msg) : logger.warn(obj, msg),
     info: (obj, msg) => logger.info(obj, msg),
   };
 }
@@ -117,7 +127,7 @@ export interface BackgroundConnectOptions {
  */
 export function connectInBackground(o: BackgroundConnectOptions): { stop(): Promise<void> } {
   const base = o.baseDelayMs ?? 2000;
-  const max = Math.min(o.maxDelayMs ?? 60_000, 2 ** 31 - 1);
+  const max = o.maxDelayMs ?? 60_000;
   let attempt = 0;
   let stopped = false;
   let cancel: (() => void) | null = null;
@@ -141,8 +151,10 @@ export function connectInBackground(o: BackgroundConnectOptions): { stop(): Prom
     } catch (err) {
       const outage = isDbUnavailable(err);
       o.target.setReason(errorMessage(err));
-      if (outage) o.logger.warn({ attempt: attempt + 1, err: errorMessage(err) }, 'database still unreachable; retrying');
-      else o.logger.error({ attempt: attempt + 1, err: errorMessage(err) }, 'database reachable but not usable; retrying');
+      if (outage)
+        o.logger.warn({ attempt: attempt + 1, err: errorMessage(err) }, 'database still unreachable; retrying');
+      else
+        o.logger.error({ attempt: attempt + 1, err: errorMessage(err) }, 'database reachable but not usable; retrying');
       const delay = outage ? backoffDelayMs(attempt, base, max) : max;
       attempt++;
       if (!stopped) cancel = o.clock.setTimer(run, delay);
@@ -153,7 +165,9 @@ export function connectInBackground(o: BackgroundConnectOptions): { stop(): Prom
   function run(): void {
     cancel = null;
     if (stopped) return;
-    running = tryOnce().finally(() => { running = null; });
+    running = tryOnce().finally(() => {
+      running = null;
+    });
   }
   cancel = o.clock.setTimer(run, backoffDelayMs(0, base, max));
   return {

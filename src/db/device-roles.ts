@@ -23,7 +23,11 @@ export function rolePrefix(dbName: string): string {
 
 /** The login role name of `deviceId` in database `dbName` (at most 63 bytes, [a-z0-9_]). */
 export function deviceRoleName(dbName: string, deviceId: string): string {
-  const slug = deviceId.toLowerCase().replace(/[^a-z0-9]+/g, '_').replace(/^_+|_+$/g, '').slice(0, 40);
+  const slug = deviceId
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '_')
+    .replace(/^_+|_+$/g, '')
+    .slice(0, 40);
   return `${rolePrefix(dbName)}${slug}_${md5(deviceId).slice(0, 6)}`;
 }
 
@@ -49,9 +53,14 @@ function groupGrants(group: string, dbName: string): string[] {
     `GRANT USAGE ON SEQUENCE runs_id_seq, schedules_id_seq, settings_id_seq TO ${g}`,
     // the local editor: its own jobs (no restic_args change, no device move), schedules, device settings
     `GRANT INSERT, DELETE ON backup_jobs TO ${g}`,
-    `GRANT UPDATE (name, description, source_paths, exclude_patterns, tags, repository_id, enabled, restic_host) ON backup_jobs TO ${g}`,
+    `GRANT UPDATE (name, description, source_paths, exclude_patterns, tags, repository_id, enabled, restic_host, retention) ON backup_jobs TO ${g}`,
     `GRANT INSERT, UPDATE, DELETE ON schedules TO ${g}`,
+    `GRANT SELECT, INSERT, UPDATE, DELETE ON repository_leases, repository_state TO ${g}`,
+    `GRANT USAGE ON SEQUENCE repository_leases_id_seq TO ${g}`,
     `GRANT INSERT (device_id, key, value, description), UPDATE (value, description, updated_at), DELETE ON settings TO ${g}`,
+    // notifications (migration 012): its own outbox rows and the leases; never notification_channels
+    `GRANT SELECT, INSERT ON notification_outbox TO ${g}`,
+    `GRANT SELECT ON leases TO ${g}`,
   ];
 }
 
@@ -67,24 +76,42 @@ export interface DeviceLogin {
  * device, INVALID_INPUT on the embedded database or a server older than 15, DB_QUERY otherwise.
  */
 export async function createOrResetDeviceRole(db: Database, deviceId: string): Promise<DeviceLogin> {
-  if (db.kind !== 'postgres') throw new AppError('INVALID_INPUT', 'device login: the embedded database has no login roles (only one agent uses it)');
-  const { rows: info } = await db.query<{ v: number; db: string }>("SELECT current_setting('server_version_num')::int AS v, current_database() AS db");
+  if (db.kind !== 'postgres')
+    throw new AppError(
+      'INVALID_INPUT',
+      'device login: the embedded database has no login roles (only one agent uses it)',
+    );
+  const { rows: info } = await db.query<{ v: number; db: string }>(
+    "SELECT current_setting('server_version_num')::int AS v, current_database() AS db",
+  );
   const { v, db: dbName } = info[0] as { v: number; db: string };
-  if (v < 150000) throw new AppError('INVALID_INPUT', `device login: per-device roles need PostgreSQL 15 or later (this server is ${Math.floor(v / 10000)}); use the shared backup_client role`);
+  if (v < 150000)
+    throw new AppError(
+      'INVALID_INPUT',
+      `device login: per-device roles need PostgreSQL 15 or later (this server is ${Math.floor(v / 10000)}); use the shared backup_client role`,
+    );
   const { rows: dev } = await db.query('SELECT 1 FROM devices WHERE id = $1', [deviceId]);
-  if (dev.length === 0) throw new AppError('NOT_FOUND', `device "${deviceId}" not found (add it with rbackup2 device add ${deviceId})`);
+  if (dev.length === 0)
+    throw new AppError('NOT_FOUND', `device "${deviceId}" not found (add it with rbackup2 device add ${deviceId})`);
   const role = deviceRoleName(dbName, deviceId);
   const group = `${rolePrefix(dbName)}devices`;
   const password = randomBytes(24).toString('base64url');
   await db.transaction(async (tx: Queryable) => {
-    const exists = async (r: string) => (await tx.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [r])).rows.length > 0;
+    const exists = async (r: string) =>
+      (await tx.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [r])).rows.length > 0;
     if (!(await exists(group))) await tx.query(`CREATE ROLE ${ident(group)} NOLOGIN`);
     for (const sql of groupGrants(group, dbName)) await tx.query(sql);
     const verifier = scramVerifier(password).replace(/'/g, "''");
-    if (await exists(role)) await tx.query(`ALTER ROLE ${ident(role)} LOGIN INHERIT NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD '${verifier}'`);
-    else await tx.query(`CREATE ROLE ${ident(role)} LOGIN INHERIT NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD '${verifier}'`);
+    if (await exists(role))
+      await tx.query(
+        `ALTER ROLE ${ident(role)} LOGIN INHERIT NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD '${verifier}'`,
+      );
+    else
+      await tx.query(
+        `CREATE ROLE ${ident(role)} LOGIN INHERIT NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD '${verifier}'`,
+      );
     await tx.query(`GRANT ${ident(group)} TO ${ident(role)}`);
-    // the run-retention marker, which a device role may touch but not create (src/runs/retention.ts)
+    // the run-retention marker, which a device role may touch but not create (src/runs/run-history-cleanup.ts)
     await tx.query(
       `INSERT INTO settings (device_id, key, value, description, updated_at)
        VALUES (NULL, 'retention_last_run', '', 'Maintained by the agents: updated_at is when old run history was last deleted', '-infinity')

@@ -38,18 +38,25 @@ export function checkSchedule(s: ScheduleConfig, localZone: string): string | nu
 /**
  * All reasons a job cannot be used (empty = usable): empty source_paths or an empty path in it,
  * restic_args not an array of strings, repository_id naming no repository, an enabled schedule
- * with a bad cron expression, time zone or interval.
+ * with a bad cron expression, time zone or interval. `localZone` (a zone, or a function giving it,
+ * called only when an enabled schedule is checked) stands in for a schedule's NULL timezone.
  */
-export function checkJob(job: Job, schedules: readonly ScheduleConfig[], repositoryExists: boolean, localZone: string): string[] {
+export function checkJob(
+  job: Job,
+  schedules: readonly ScheduleConfig[],
+  repositoryExists: boolean,
+  localZone: string | (() => string),
+): string[] {
   const problems: string[] = [];
   if (job.sourcePaths.length === 0) problems.push('source_paths is empty');
   else if (job.sourcePaths.some((p) => p.trim() === '')) problems.push('source_paths contains an empty path');
   const args = checkResticArgs(job.resticArgs);
   if (typeof args === 'string') problems.push(args);
-  if (job.repositoryId !== null && !repositoryExists) problems.push(`repository_id ${job.repositoryId} does not match any repository`);
+  if (job.repositoryId !== null && !repositoryExists)
+    problems.push(`repository_id ${job.repositoryId} does not match any repository`);
   for (const s of schedules) {
     if (!s.enabled) continue;
-    const why = checkSchedule(s, localZone);
+    const why = checkSchedule(s, typeof localZone === 'string' ? localZone : localZone());
     if (why) problems.push(why);
   }
   return problems;

@@ -43,7 +43,10 @@ export function defaultMigrationsDir(): string {
 export function readMigrations(dir: string): MigrationFile[] {
   let names: string[];
   try {
-    names = fs.readdirSync(dir).filter((n) => /^\d+_[\w-]+\.sql$/.test(n)).sort();
+    names = fs
+      .readdirSync(dir)
+      .filter((n) => /^\d+_[\w-]+\.sql$/.test(n))
+      .sort();
   } catch (err) {
     throw new AppError('DB_MIGRATION', `migrations folder ${dir} cannot be read: ${errorMessage(err)}`, { cause: err });
   }
@@ -58,7 +61,9 @@ export function readMigrations(dir: string): MigrationFile[] {
  * on the schema even when the table exists, and an agent's role (backup_client, doc/roles.sql) has none.
  */
 async function ensureTable(tx: Queryable): Promise<void> {
-  const { rows } = await tx.query<{ present: boolean }>("SELECT to_regclass('schema_migrations') IS NOT NULL AS present");
+  const { rows } = await tx.query<{ present: boolean }>(
+    "SELECT to_regclass('schema_migrations') IS NOT NULL AS present",
+  );
   if (rows[0]?.present === true) return;
   await tx.query(`CREATE TABLE IF NOT EXISTS schema_migrations (
     version    TEXT PRIMARY KEY,
@@ -68,22 +73,52 @@ async function ensureTable(tx: Queryable): Promise<void> {
 }
 
 /**
+ * The versions and checksums applied, read without a transaction or lock; null when
+ * schema_migrations does not exist yet (or cannot be read: the locked path then says why).
+ */
+async function appliedVersions(db: Database): Promise<Map<string, string> | null> {
+  try {
+    const { rows } = await db.query<{ version: string; checksum: string }>(
+      'SELECT version, checksum FROM schema_migrations',
+    );
+    return new Map(rows.map((r) => [r.version, r.checksum]));
+  } catch {
+    return null;
+  }
+}
+
+/**
  * Apply the pending migrations of `migrationsDir` (default: the package's) in one transaction.
  * Throws AppError DB_MIGRATION when an applied migration's file changed since (checksum mismatch,
  * naming the file) or when a migration fails (naming it; nothing of this call is kept).
+ *
+ * Every command and every agent start calls this, and almost always nothing is pending: one
+ * plain SELECT answers that case (no transaction, advisory lock or DDL check: five round trips
+ * fewer on a one-shot command). Anything else (a pending or changed migration, no table yet)
+ * takes the locked path below, which decides under the lock.
  */
 export async function migrate(db: Database, migrationsDir: string = defaultMigrationsDir()): Promise<MigrateResult> {
   const files = readMigrations(migrationsDir);
+  const applied = await appliedVersions(db);
+  if (applied && files.every((f) => applied.get(f.version) === f.checksum)) {
+    const known = new Set(files.map((f) => f.version));
+    return { applied: [], unknown: [...applied.keys()].filter((v) => !known.has(v)) };
+  }
   try {
     return await db.transaction(async (tx) => {
       await tx.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK_KEY]);
       await ensureTable(tx);
-      const { rows } = await tx.query<{ version: string; checksum: string }>('SELECT version, checksum FROM schema_migrations ORDER BY version');
+      const { rows } = await tx.query<{ version: string; checksum: string }>(
+        'SELECT version, checksum FROM schema_migrations ORDER BY version',
+      );
       const done = new Map(rows.map((r) => [r.version, r.checksum]));
       for (const f of files) {
         const sum = done.get(f.version);
         if (sum !== undefined && sum !== f.checksum) {
-          throw new AppError('DB_MIGRATION', `migration ${f.file} was changed after it was applied to this database (checksum ${sum.slice(0, 12)} in the database, ${f.checksum.slice(0, 12)} on disk); restore the original file or add a new migration instead`);
+          throw new AppError(
+            'DB_MIGRATION',
+            `migration ${f.file} was changed after it was applied to this database (checksum ${sum.slice(0, 12)} in the database, ${f.checksum.slice(0, 12)} on disk); restore the original file or add a new migration instead`,
+          );
         }
       }
       const applied: string[] = [];

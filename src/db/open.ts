@@ -5,7 +5,8 @@
 import path from 'node:path';
 import { AppError } from '../errors.js';
 import type { Database } from './database.js';
-import type { DbLogger, SslMode } from './pg-options.js';
+import type { DbLogger, PostgresOptions, SslMode } from './pg-options.js';
+import type { PgliteOptions } from './pglite.js';
 
 /** The `database` section of the local YAML (snake_case, as in the file). */
 export interface DatabaseSectionInput {
@@ -29,6 +30,25 @@ export function usesServer(section: DatabaseSectionInput | undefined): section i
   return !!section && !!(section.url || section.host);
 }
 
+// The two drivers, each loaded when first used (pg, or PGlite's ~1 MB of JavaScript and its
+// WebAssembly): re-exporting them from db/index.ts directly would make every importer of the
+// database layer load both at start, whichever database it uses.
+
+/** openPostgres of postgres.ts, loading the pg driver on first use. */
+export async function openPostgres(opts: PostgresOptions): Promise<Database> {
+  return (await import('./postgres.js')).openPostgres(opts);
+}
+
+/** openPglite of pglite.ts, loading PGlite on first use. */
+export async function openPglite(dataDir: string, opts: PgliteOptions = {}): Promise<Database> {
+  return (await import('./pglite.js')).openPglite(dataDir, opts);
+}
+
+/** openPgliteMemory of pglite.ts, loading PGlite on first use. */
+export async function openPgliteMemory(): Promise<Database> {
+  return (await import('./pglite.js')).openPgliteMemory();
+}
+
 /**
  * The embedded database folder under a data folder: `<dataDir>/db`.
  */
@@ -46,10 +66,8 @@ export async function openDatabase(local: OpenDatabaseInput, logger?: DbLogger):
   const s = local.database;
   // Each driver is loaded when used: a PostgreSQL agent or command never loads PGlite, and back.
   if (!usesServer(s)) {
-    const { openPglite } = await import('./pglite.js');
     return openPglite(embeddedDataDir(local.dataDir), logger ? { logger } : {});
   }
-  const { openPostgres } = await import('./postgres.js');
   let urlSsl: string | null = null;
   try {
     urlSsl = s.url ? new URL(s.url).searchParams.get('sslmode') : null;

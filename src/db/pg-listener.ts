@@ -1,8 +1,13 @@
 /**
  * The one dedicated connection that LISTENs on PostgreSQL (case C19): checked by a heartbeat
- * every `heartbeatMs` that proves delivery, not just a live connection: a NOTIFY on this
- * listener's own probe channel (`rbackup2_probe_<random>`) is sent through ANOTHER connection
- * (`probe`, the pool) and must arrive here within the time-out. A pooler in transaction mode
+ * every `heartbeatMs` (`SELECT 1` within a time-out: a silently dropped network is found), and
+ * every PROBE_EVERY_BEATS-th heartbeat (and at subscribe, with `verify`) one that proves delivery,
+ * not just a live connection: a NOTIFY on this listener's own probe channel
+ * (`rbackup2_probe_<random>`) is sent through ANOTHER connection (`probe`, the pool) and must
+ * arrive here within the time-out. Not every heartbeat: PostgreSQL (async.c SignalBackends, up to
+ * 17 at least) wakes EVERY listening backend of the database on each NOTIFY, whatever its channel,
+ * so N agents probing every 30 s cost N x N / 30 wakeups a second (500 agents: ~8,300/s; the fleet
+ * bench saw 350 probes in 20 s and 126 % of a core in the backends). A pooler in transaction mode
  * (PgBouncer) runs LISTEN on some pooled server connection and drops what it receives later, so
  * there the probe never arrives (a NOTIFY sent on the listener's own connection could come back
  * on the same pooled server connection and prove nothing). When the connection is lost (error,
@@ -12,9 +17,13 @@
  */
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
+import { every, systemClock, type Repeating } from '../clock.js';
 import { AppError, errorMessage } from '../errors.js';
 import { backoffDelayMs } from './backoff.js';
 import type { DbLogger } from './pg-options.js';
+
+/** Every how many heartbeats a NOTIFY probe proves delivery (the others are `SELECT 1`): see above. */
+export const PROBE_EVERY_BEATS = 10;
 
 export interface PgListenerOptions {
   clientConfig: pg.ClientConfig;
@@ -39,9 +48,11 @@ export class PgListener {
   private client: pg.Client | null = null;
   private readonly channels = new Map<string, Set<Callback>>();
   private connecting: Promise<void> | null = null;
-  private heartbeat: NodeJS.Timeout | null = null;
-  private retryTimer: NodeJS.Timeout | null = null;
+  private heartbeat: Repeating | null = null;
+  private retryTimer: (() => void) | null = null;
   private attempt = 0;
+  /** Heartbeats since the connection was made (every PROBE_EVERY_BEATS-th proves delivery). */
+  private beats = 0;
   private closed = false;
   private readonly probeChannel = `rbackup2_probe_${randomBytes(8).toString('hex')}`;
   private readonly waiting = new Map<string, () => void>();
@@ -69,7 +80,10 @@ export class PgListener {
       await this.ensureConnected();
       if (isNew && this.client) await this.client.query(`LISTEN ${ident(channel)}`);
       if (verify && this.opts.probe && !(await this.delivered())) {
-        throw new AppError('DB_LISTEN_UNDELIVERED', 'a NOTIFY sent through another connection did not arrive on the LISTEN connection (a connection pooler in transaction mode, such as PgBouncer, drops them)');
+        throw new AppError(
+          'DB_LISTEN_UNDELIVERED',
+          'a NOTIFY sent through another connection did not arrive on the LISTEN connection (a connection pooler in transaction mode, such as PgBouncer, drops them)',
+        );
       }
     } catch (err) {
       await undo();
@@ -92,9 +106,9 @@ export class PgListener {
 
   /** Close the connection and its heartbeat (nothing is listened to any more). */
   private async disconnect(): Promise<void> {
-    if (this.heartbeat) clearInterval(this.heartbeat);
+    void this.heartbeat?.stop();
     this.heartbeat = null;
-    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retryTimer?.();
     this.retryTimer = null;
     const c = this.client;
     this.client = null;
@@ -106,7 +120,9 @@ export class PgListener {
 
   private ensureConnected(): Promise<void> {
     if (this.client) return Promise.resolve();
-    this.connecting ??= this.connect().finally(() => { this.connecting = null; });
+    this.connecting ??= this.connect().finally(() => {
+      this.connecting = null;
+    });
     return this.connecting;
   }
 
@@ -116,16 +132,16 @@ export class PgListener {
    */
   private async delivered(): Promise<boolean> {
     const nonce = randomBytes(6).toString('hex');
-    let timer: NodeJS.Timeout | undefined;
+    let cancelTimer: (() => void) | undefined;
     const arrived = new Promise<boolean>((resolve) => {
       this.waiting.set(nonce, () => resolve(true));
-      timer = setTimeout(() => resolve(false), Math.max(1000, this.opts.heartbeatMs / 2));
+      cancelTimer = systemClock.setTimer(() => resolve(false), Math.max(1000, this.opts.heartbeatMs / 2));
     });
     try {
       await this.opts.probe?.(this.probeChannel, nonce);
       return await arrived;
     } finally {
-      clearTimeout(timer);
+      cancelTimer?.();
       this.waiting.delete(nonce);
     }
   }
@@ -147,19 +163,27 @@ export class PgListener {
       await client.end().catch(() => undefined);
       throw err;
     }
-    if (this.closed) { await client.end().catch(() => undefined); return; }
+    if (this.closed) {
+      await client.end().catch(() => undefined);
+      return;
+    }
     this.client = client;
     this.attempt = 0;
-    this.heartbeat = setInterval(() => void this.beat(client), this.opts.heartbeatMs);
+    this.beats = 0;
+    this.heartbeat = every(systemClock, this.opts.heartbeatMs, () => this.beat(client));
   }
 
   private async beat(client: pg.Client): Promise<void> {
-    let timer: NodeJS.Timeout | undefined;
+    let cancelTimer: (() => void) | undefined;
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error('heartbeat timed out')), Math.max(1000, this.opts.heartbeatMs / 2));
+      cancelTimer = systemClock.setTimer(
+        () => reject(new Error('heartbeat timed out')),
+        Math.max(1000, this.opts.heartbeatMs / 2),
+      );
     });
     try {
-      if (this.opts.probe) {
+      this.beats++;
+      if (this.opts.probe && this.beats % PROBE_EVERY_BEATS === 0) {
         if (!(await Promise.race([this.delivered(), timeout]))) throw new Error('heartbeat NOTIFY did not arrive');
       } else {
         await Promise.race([client.query('SELECT 1'), timeout]);
@@ -167,13 +191,17 @@ export class PgListener {
     } catch (err) {
       this.lost(client, err);
     } finally {
-      clearTimeout(timer);
+      cancelTimer?.();
     }
   }
 
   private dispatch(channel: string, payload: string): void {
     for (const cb of this.channels.get(channel) ?? []) {
-      try { cb(payload); } catch (err) { this.opts.logger?.warn({ err: errorMessage(err), channel }, 'LISTEN callback threw'); }
+      try {
+        cb(payload);
+      } catch (err) {
+        this.opts.logger?.warn({ err: errorMessage(err), channel }, 'LISTEN callback threw');
+      }
     }
   }
 
@@ -181,7 +209,7 @@ export class PgListener {
   private lost(client: pg.Client, err: unknown): void {
     if (this.client !== client || this.closed) return;
     this.client = null;
-    if (this.heartbeat) clearInterval(this.heartbeat);
+    void this.heartbeat?.stop();
     this.heartbeat = null;
     client.removeAllListeners('end');
     client.on('error', () => undefined);
@@ -194,7 +222,7 @@ export class PgListener {
   private scheduleReconnect(): void {
     if (this.closed || this.retryTimer) return;
     const delay = backoffDelayMs(this.attempt++, 500, this.opts.maxRetryDelayMs);
-    this.retryTimer = setTimeout(() => {
+    this.retryTimer = systemClock.setTimer(() => {
       this.retryTimer = null;
       if (this.closed || this.channels.size === 0) return;
       this.ensureConnected().then(

@@ -73,7 +73,11 @@ export function resolveConnectFields(opts: PostgresOptions): PgConnectFields {
   const user = opts.user ?? dec(url?.username) ?? 'postgres';
   const password = opts.password ?? dec(url?.password);
   return {
-    host: opts.host ?? (url?.hostname ? dec(url.hostname.replace(/^\[|\]$/g, '')) : undefined) ?? url?.searchParams.get('host') ?? 'localhost',
+    host:
+      opts.host ??
+      (url?.hostname ? dec(url.hostname.replace(/^\[|\]$/g, '')) : undefined) ??
+      url?.searchParams.get('host') ??
+      'localhost',
     port: opts.port ?? (url?.port ? Number(url.port) : 5432),
     user,
     database: opts.database ?? dec(url?.pathname.replace(/^\//, '')) ?? user,
@@ -90,11 +94,17 @@ function isSslMode(s: string | undefined): s is SslMode {
 export function sslCandidates(mode: SslMode, host: string): Array<false | ConnectionOptions> {
   const unverified: ConnectionOptions = { rejectUnauthorized: false };
   switch (mode) {
-    case 'disable': return [false];
-    case 'allow': return [false, unverified];
-    case 'prefer': return [unverified, false];
-    case 'require': return [unverified];
-    case 'verify-ca': return [{ rejectUnauthorized: true, checkServerIdentity: () => undefined }];
-    case 'verify-full': return [{ rejectUnauthorized: true, servername: host }];
+    case 'disable':
+      return [false];
+    case 'allow':
+      return [false, unverified];
+    case 'prefer':
+      return [unverified, false];
+    case 'require':
+      return [unverified];
+    case 'verify-ca':
+      return [{ rejectUnauthorized: true, checkServerIdentity: () => undefined }];
+    case 'verify-full':
+      return [{ rejectUnauthorized: true, servername: host }];
   }
 }

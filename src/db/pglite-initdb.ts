@@ -34,13 +34,27 @@ export function isInitialised(dir: string): boolean {
  * characters) when it fails or takes longer than `timeoutMs` (default 300 000: initdb on a busy
  * 2-core machine took 47 s).
  */
-export function initdbInChild(dir: string, startParams: readonly string[], v8Flags: string, timeoutMs = 300_000): Promise<void> {
+export function initdbInChild(
+  dir: string,
+  startParams: readonly string[],
+  v8Flags: string,
+  timeoutMs = 300_000,
+): Promise<void> {
   const pglite = createRequire(import.meta.url).resolve('@electric-sql/pglite');
   return new Promise((resolve, reject) => {
-    execFile(process.execPath, ['-e', CHILD, pglite, dir, v8Flags, JSON.stringify(startParams)], { timeout: timeoutMs, killSignal: 'SIGKILL', maxBuffer: 1024 * 1024 }, (err, _stdout, stderr) => {
-      if (!err) return resolve();
-      const tail = String(stderr).trim().slice(-2000);
-      reject(new Error(`creating the embedded database ${dir} failed (${err.killed ? `no result within ${timeoutMs / 1000} s` : `exit ${String(err.code)}`})${tail ? `: ${tail}` : ''}`));
-    });
+    execFile(
+      process.execPath,
+      ['-e', CHILD, pglite, dir, v8Flags, JSON.stringify(startParams)],
+      { timeout: timeoutMs, killSignal: 'SIGKILL', maxBuffer: 1024 * 1024 },
+      (err, _stdout, stderr) => {
+        if (!err) return resolve();
+        const tail = String(stderr).trim().slice(-2000);
+        reject(
+          new Error(
+            `creating the embedded database ${dir} failed (${err.killed ? `no result within ${timeoutMs / 1000} s` : `exit ${String(err.code)}`})${tail ? `: ${tail}` : ''}`,
+          ),
+        );
+      },
+    );
   });
 }

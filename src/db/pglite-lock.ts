@@ -33,10 +33,15 @@ export function readPgliteLock(dataDir: string): PgliteLockInfo | null {
   }
 }
 
-
 function lockedError(dataDir: string, holder: PgliteLockInfo, lockFile: string): AppError {
-  const who = holder.pid === process.pid && holder.hostname === os.hostname() ? `process ${holder.pid} (this process)` : `process ${holder.pid}${holder.hostname && holder.hostname !== os.hostname() ? ` on ${holder.hostname}` : ''}`;
-  return new AppError('DB_LOCKED', `embedded database ${dataDir} is in use by ${who} since ${holder.startedAt || 'unknown'}; stop that agent or use its API (lock file ${lockFile}; delete it only if that process is not rbackup2)`);
+  const who =
+    holder.pid === process.pid && holder.hostname === os.hostname()
+      ? `process ${holder.pid} (this process)`
+      : `process ${holder.pid}${holder.hostname && holder.hostname !== os.hostname() ? ` on ${holder.hostname}` : ''}`;
+  return new AppError(
+    'DB_LOCKED',
+    `embedded database ${dataDir} is in use by ${who} since ${holder.startedAt || 'unknown'}; stop that agent or use its API (lock file ${lockFile}; delete it only if that process is not rbackup2)`,
+  );
 }
 
 /**
@@ -58,7 +63,9 @@ export function acquirePgliteLock(dataDir: string, now: () => Date = () => new D
         released = true;
         try {
           if (fs.readFileSync(lockFile, 'utf8') === body) fs.unlinkSync(lockFile);
-        } catch { /* already gone */ }
+        } catch {
+          /* already gone */
+        }
       };
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
@@ -70,7 +77,10 @@ export function acquirePgliteLock(dataDir: string, now: () => Date = () => new D
     if (holder && (!sameHost || pidAlive(holder.pid))) throw lockedError(dataDir, holder, lockFile);
     takeOverStale(lockFile, raw);
   }
-  throw new AppError('DB_LOCKED', `embedded database ${dataDir}: cannot take the lock file ${lockFile} (other processes keep racing for it)`);
+  throw new AppError(
+    'DB_LOCKED',
+    `embedded database ${dataDir}: cannot take the lock file ${lockFile} (other processes keep racing for it)`,
+  );
 }
 
 function safeRead(file: string): string | null {
@@ -93,7 +103,15 @@ function takeOverStale(lockFile: string, staleContent: string): void {
     return;
   }
   if (safeRead(aside) !== staleContent) {
-    try { fs.linkSync(aside, lockFile); } catch { /* someone holds it now; we will see it */ }
+    try {
+      fs.linkSync(aside, lockFile);
+    } catch {
+      /* someone holds it now; we will see it */
+    }
   }
-  try { fs.unlinkSync(aside); } catch { /* ignore */ }
+  try {
+    fs.unlinkSync(aside);
+  } catch {
+    /* ignore */
+  }
 }

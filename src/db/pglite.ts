@@ -32,13 +32,41 @@ import type { DbLogger } from './pg-options.js';
  * replicate). Together ~20 MB less RSS than shared_buffers=16MB (bench/README.md, footprint.mjs).
  */
 export const PGLITE_START_PARAMS: readonly string[] = Object.freeze([
-  '--single', '-O', '-j',
-  '-c', 'search_path=public', '-c', 'exit_on_error=false', '-c', 'log_checkpoints=false',
-  '-c', 'max_worker_processes=0', '-c', 'max_parallel_workers=0', '-c', 'max_parallel_workers_per_gather=0',
-  '-c', 'io_method=sync', '-c', 'max_parallel_maintenance_workers=0',
-  '-c', 'shared_buffers=1MB', '-c', 'work_mem=2MB', '-c', 'maintenance_work_mem=8MB', '-c', 'temp_buffers=2MB',
-  '-c', 'max_connections=4', '-c', 'superuser_reserved_connections=0',
-  '-c', 'max_wal_senders=0', '-c', 'max_replication_slots=0',
+  '--single',
+  '-O',
+  '-j',
+  '-c',
+  'search_path=public',
+  '-c',
+  'exit_on_error=false',
+  '-c',
+  'log_checkpoints=false',
+  '-c',
+  'max_worker_processes=0',
+  '-c',
+  'max_parallel_workers=0',
+  '-c',
+  'max_parallel_workers_per_gather=0',
+  '-c',
+  'io_method=sync',
+  '-c',
+  'max_parallel_maintenance_workers=0',
+  '-c',
+  'shared_buffers=1MB',
+  '-c',
+  'work_mem=2MB',
+  '-c',
+  'maintenance_work_mem=8MB',
+  '-c',
+  'temp_buffers=2MB',
+  '-c',
+  'max_connections=4',
+  '-c',
+  'superuser_reserved_connections=0',
+  '-c',
+  'max_wal_senders=0',
+  '-c',
+  'max_replication_slots=0',
 ]);
 
 /**
@@ -87,7 +115,9 @@ function wrap(pg: PGlite, onClose: () => void): Database {
     async listen(channel, onNotify) {
       try {
         const unlisten = await pg.listen(channel, onNotify);
-        return async () => { if (!pg.closed) await unlisten(); };
+        return async () => {
+          if (!pg.closed) await unlisten();
+        };
       } catch (err) {
         throw wrapQueryError(err, 'LISTEN');
       }
@@ -145,7 +175,10 @@ export async function openPglite(dataDir: string, opts: PgliteOptions = {}): Pro
       if (!hasContent(dir)) throw err;
       const aside = `${dir}.broken-${now().toISOString().replace(/[:.]/g, '-')}`;
       fs.renameSync(dir, aside);
-      opts.logger?.warn({ dataDir: dir, movedTo: aside, err: errorMessage(err) }, 'embedded database failed to open; moved aside (kept, not deleted) and starting a fresh one');
+      opts.logger?.warn(
+        { dataDir: dir, movedTo: aside, err: errorMessage(err) },
+        'embedded database failed to open; moved aside (kept, not deleted) and starting a fresh one',
+      );
       fs.mkdirSync(dir, { recursive: true });
       pg = await start(dir);
     }

@@ -16,7 +16,8 @@
 import pg from 'pg';
 import type { ConnectionOptions } from 'node:tls';
 import { AppError, errorMessage } from '../errors.js';
-import { backoffDelayMs, sleep } from './backoff.js';
+import { sleep, systemClock } from '../clock.js';
+import { backoffDelayMs } from './backoff.js';
 import type { Database, Queryable, QueryResult } from './database.js';
 import { classifyConnectError, isTransientConnectError, wrapQueryError } from './db-errors.js';
 import { PgListener } from './pg-listener.js';
@@ -30,30 +31,42 @@ function isTlsNegotiationError(err: unknown): boolean {
   return /does not support SSL|no encryption|SSL off|SSL connection is required/i.test(msg);
 }
 
-async function probe(config: pg.ClientConfig): Promise<void> {
-  const client = new pg.Client(config);
-  client.on('error', () => undefined);
+/**
+ * A pool whose first connection is open and answers `SELECT 1`: that connection stays in the pool
+ * (`min: 1`) for the first statements, so opening the database costs one connection, not a probe
+ * connection and then a pool connection (each new direct connection costs PostgreSQL ~20 ms of
+ * CPU, and a one-shot CLI command waits for it). Ends the pool and throws when it does not connect.
+ */
+async function connectedPool(config: pg.PoolConfig, logger: PostgresOptions['logger']): Promise<pg.Pool> {
+  const pool = new pg.Pool(config);
+  pool.on('error', (err) => logger?.warn({ err: errorMessage(err) }, 'idle database connection failed; discarded'));
   try {
-    await client.connect();
-    await client.query('SELECT 1');
-  } finally {
-    await client.end().catch(() => undefined);
+    await pool.query('SELECT 1');
+    return pool;
+  } catch (err) {
+    await pool.end().catch(() => undefined);
+    throw err;
   }
 }
 
 /**
  * Find the `ssl` setting that connects (see pg-options.ts for allow/prefer), retrying transient
- * failures with bounded exponential back-off. Throws AppError DB_CONNECT (one line, no password).
+ * failures with bounded exponential back-off, and return it with the connected pool. Throws
+ * AppError DB_CONNECT (one line, no password).
  */
-async function connectWithRetry(base: pg.ClientConfig, fields: PgConnectFields, opts: PostgresOptions): Promise<false | ConnectionOptions> {
+async function connectWithRetry(
+  base: pg.ClientConfig,
+  poolOptions: pg.PoolConfig,
+  fields: PgConnectFields,
+  opts: PostgresOptions,
+): Promise<{ ssl: false | ConnectionOptions; pool: pg.Pool }> {
   const attempts = Math.max(1, opts.connectAttempts ?? 5);
   const candidates = sslCandidates(fields.sslMode, fields.host);
   let lastErr: unknown;
   for (let attempt = 0; attempt < attempts; attempt++) {
     for (const ssl of candidates) {
       try {
-        await probe({ ...base, ssl });
-        return ssl;
+        return { ssl, pool: await connectedPool({ ...base, ...poolOptions, ssl }, opts.logger) };
       } catch (err) {
         lastErr = err;
         if (!(candidates.length > 1 && isTlsNegotiationError(err))) break;
@@ -61,8 +74,11 @@ async function connectWithRetry(base: pg.ClientConfig, fields: PgConnectFields, 
     }
     if (!isTransientConnectError(lastErr) || attempt === attempts - 1) break;
     const delay = backoffDelayMs(attempt, 250, opts.maxRetryDelayMs ?? 10_000);
-    opts.logger?.warn({ attempt: attempt + 1, delayMs: delay, err: classifyConnectError(lastErr, fields, fields.password).message }, 'database connection failed; retrying');
-    await sleep(delay);
+    opts.logger?.warn(
+      { attempt: attempt + 1, delayMs: delay, err: classifyConnectError(lastErr, fields, fields.password).message },
+      'database connection failed; retrying',
+    );
+    await sleep(systemClock, delay);
   }
   throw classifyConnectError(lastErr, fields, fields.password);
 }
@@ -89,7 +105,10 @@ export async function openPostgres(opts: PostgresOptions): Promise<Database> {
   }
   const queryTimeout = opts.queryTimeoutMs ?? 30_000;
   const base: pg.ClientConfig = {
-    host: fields.host, port: fields.port, user: fields.user, database: fields.database,
+    host: fields.host,
+    port: fields.port,
+    user: fields.user,
+    database: fields.database,
     ...(fields.password !== undefined ? { password: fields.password } : {}),
     connectionTimeoutMillis: opts.connectTimeoutMs ?? 10_000,
     query_timeout: queryTimeout,
@@ -97,13 +116,17 @@ export async function openPostgres(opts: PostgresOptions): Promise<Database> {
     keepAliveInitialDelayMillis: 10_000,
     application_name: opts.applicationName ?? 'rbackup2',
   };
-  const ssl = await connectWithRetry(base, fields, opts);
+  const poolOptions = { max: opts.poolMax ?? 4, min: 1, idleTimeoutMillis: 10_000, allowExitOnIdle: true };
+  const { ssl, pool } = await connectWithRetry(base, poolOptions, fields, opts);
   const config: pg.ClientConfig = { ...base, ssl };
-  const pool = new pg.Pool({ ...config, max: opts.poolMax ?? 4, min: 1, idleTimeoutMillis: 10_000, allowExitOnIdle: true });
-  pool.on('error', (err) => opts.logger?.warn({ err: errorMessage(err) }, 'idle database connection failed; discarded'));
   const listener = new PgListener({
-    clientConfig: config, heartbeatMs: opts.heartbeatMs ?? 30_000, maxRetryDelayMs: opts.maxRetryDelayMs ?? 10_000, ...(opts.logger ? { logger: opts.logger } : {}),
-    probe: async (channel, payload) => { await pool.query('SELECT pg_notify($1, $2)', [channel, payload]); },
+    clientConfig: config,
+    heartbeatMs: opts.heartbeatMs ?? 30_000,
+    maxRetryDelayMs: opts.maxRetryDelayMs ?? 10_000,
+    ...(opts.logger ? { logger: opts.logger } : {}),
+    probe: async (channel, payload) => {
+      await pool.query('SELECT pg_notify($1, $2)', [channel, payload]);
+    },
   });
   let closed = false;
   // The server cancels a statement of a transaction at 90 % of the client-side time-out, so the
@@ -149,14 +172,19 @@ export async function openPostgres(opts: PostgresOptions): Promise<Database> {
         await tx.query('COMMIT');
         return out;
       } catch (err) {
-        await client.query('ROLLBACK').catch((e: unknown) => { broken ??= e instanceof Error ? e : new Error(String(e)); });
+        await client.query('ROLLBACK').catch((e: unknown) => {
+          broken ??= e instanceof Error ? e : new Error(String(e));
+        });
         throw err;
       } finally {
         client.release(broken ?? undefined);
         client.removeListener('error', onError);
       }
     },
-    listen: (channel, onNotify, o) => listener.listen(channel, onNotify, o?.verify === true).catch((err: unknown) => { throw wrapQueryError(err, 'LISTEN'); }),
+    listen: (channel, onNotify, o) =>
+      listener.listen(channel, onNotify, o?.verify === true).catch((err: unknown) => {
+        throw wrapQueryError(err, 'LISTEN');
+      }),
     async close() {
       if (closed) return;
       closed = true;

@@ -52,3 +52,11 @@ export function jsonParam(v: unknown): string {
 export function isUuid(s: string): boolean {
   return /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(s);
 }
+
+/** What an idempotent upsert did to one row (INSERT ... ON CONFLICT DO UPDATE ... WHERE IS DISTINCT FROM). */
+export type WriteOutcome = 'created' | 'updated' | 'unchanged';
+
+/** The outcome of an upsert `RETURNING (xmax = 0) AS inserted`: no row = unchanged. */
+export function upsertOutcome(rows: Array<{ inserted?: unknown }>): WriteOutcome {
+  return rows.length === 0 ? 'unchanged' : rows[0]?.inserted ? 'created' : 'updated';
+}

@@ -26,7 +26,9 @@ export const RUN_STATUSES = ['success', 'partial', 'failed', 'cancelled', 'inter
 export type MetricRunStatus = (typeof RUN_STATUSES)[number];
 
 /** Buckets of `backup_duration_seconds`: 1 s .. 24 h. */
-export const DURATION_BUCKETS_SECONDS = [1, 5, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 14400, 28800, 43200, 86400];
+export const DURATION_BUCKETS_SECONDS = [
+  1, 5, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 14400, 28800, 43200, 86400,
+];
 
 /** One finished run, as the run lifecycle reports it. */
 export interface RunMetricsInput {
@@ -45,6 +47,26 @@ export interface RunMetricsInput {
   /** A `partial` run that saved an empty snapshot of an unmounted disk (C28): not a success. */
   notASuccess?: boolean;
 }
+
+/**
+ * One finished run of another kind than backup (forget, prune, check, restore, unlock), as the
+ * `run.finished` event reports it. Counted in `rbackup2_operation_runs_total` (the backup_* names
+ * of CONTRACTS §7 stay about backups).
+ */
+export interface OperationMetricsInput {
+  operation: string;
+  /** The job, or null for a repository-level run. */
+  jobId: string | null;
+  jobName: string;
+  /** runs.repository_id, or null (the settings repository). */
+  repositoryId: string | null;
+  status: MetricRunStatus;
+  endTime: Date;
+  durationSeconds: number | null;
+}
+
+type OperationLabels = { device: string; operation: string; job_id: string; job_name: string; repository_id: string };
+const OPERATION_LABELS = ['device', 'operation', 'job_id', 'job_name', 'repository_id'] as const;
 
 /** A job as the config knows it (id is the stable `backup_jobs.id`). */
 export interface MetricsJob {
@@ -74,18 +96,122 @@ export class BackupMetrics {
   private readonly bytes: Gauge<'device' | 'job_id' | 'job_name'>;
   private readonly runs: Counter<'device' | 'job_id' | 'job_name' | 'status'>;
   private readonly journalPending: Gauge<'device'>;
+  private readonly opRuns: Counter<(typeof OPERATION_LABELS)[number] | 'status'>;
+  private readonly opLastSuccess: Gauge<(typeof OPERATION_LABELS)[number]>;
+  private readonly opDuration: Gauge<(typeof OPERATION_LABELS)[number]>;
+  private readonly repoSize: Gauge<'device' | 'repository' | 'restic_repository_id'>;
+  private readonly repoSnapshots: Gauge<'device' | 'repository' | 'restic_repository_id'>;
+  /** Label sets of the operation series, by job id ('' = repository-level), for removal with the job. */
+  private readonly opSeries = new Map<string, Map<string, OperationLabels>>();
 
   /** `deviceId` is `devices.id`; it becomes the `device` label of every series. */
   constructor(opts: { deviceId: string }) {
     this.deviceId = opts.deviceId;
     const registers = [this.registry];
-    this.lastSuccess = new Gauge({ name: 'backup_last_success_timestamp', help: 'Unix time (seconds) when the last successful or partial backup run of the job ended.', labelNames: LABELS, registers });
-    this.duration = new Histogram({ name: 'backup_duration_seconds', help: 'Duration of finished backup runs in seconds.', labelNames: LABELS, buckets: DURATION_BUCKETS_SECONDS, registers });
-    this.files = new Gauge({ name: 'backup_files_total', help: 'Files processed by the last backup run that saved a snapshot (restic total_files_processed).', labelNames: LABELS, registers });
-    this.bytes = new Gauge({ name: 'backup_bytes_added', help: 'Bytes added to the repository by the last backup run that saved a snapshot (restic data_added).', labelNames: LABELS, registers });
-    this.runs = new Counter({ name: 'backup_runs_total', help: 'Finished backup runs by status (success, partial, failed, cancelled, interrupted).', labelNames: [...LABELS, 'status'], registers });
-    this.journalPending = new Gauge({ name: 'rbackup2_journal_entries_pending', help: 'Run results kept locally that are not yet written to the database.', labelNames: ['device'], registers });
+    this.lastSuccess = new Gauge({
+      name: 'backup_last_success_timestamp',
+      help: 'Unix time (seconds) when the last successful or partial backup run of the job ended.',
+      labelNames: LABELS,
+      registers,
+    });
+    this.duration = new Histogram({
+      name: 'backup_duration_seconds',
+      help: 'Duration of finished backup runs in seconds.',
+      labelNames: LABELS,
+      buckets: DURATION_BUCKETS_SECONDS,
+      registers,
+    });
+    this.files = new Gauge({
+      name: 'backup_files_total',
+      help: 'Files processed by the last backup run that saved a snapshot (restic total_files_processed).',
+      labelNames: LABELS,
+      registers,
+    });
+    this.bytes = new Gauge({
+      name: 'backup_bytes_added',
+      help: 'Bytes added to the repository by the last backup run that saved a snapshot (restic data_added).',
+      labelNames: LABELS,
+      registers,
+    });
+    this.runs = new Counter({
+      name: 'backup_runs_total',
+      help: 'Finished backup runs by status (success, partial, failed, cancelled, interrupted).',
+      labelNames: [...LABELS, 'status'],
+      registers,
+    });
+    this.journalPending = new Gauge({
+      name: 'rbackup2_journal_entries_pending',
+      help: 'Run results kept locally that are not yet written to the database.',
+      labelNames: ['device'],
+      registers,
+    });
     this.journalPending.set({ device: this.deviceId }, 0);
+    this.opRuns = new Counter({
+      name: 'rbackup2_operation_runs_total',
+      help: 'Finished runs other than backups (forget, prune, check, restore, unlock) by operation and status.',
+      labelNames: [...OPERATION_LABELS, 'status'],
+      registers,
+    });
+    this.opLastSuccess = new Gauge({
+      name: 'rbackup2_operation_last_success_timestamp',
+      help: 'Unix time (seconds) when the last successful run of the operation ended.',
+      labelNames: OPERATION_LABELS,
+      registers,
+    });
+    this.opDuration = new Gauge({
+      name: 'rbackup2_operation_last_duration_seconds',
+      help: 'Duration in seconds of the last finished run of the operation.',
+      labelNames: OPERATION_LABELS,
+      registers,
+    });
+    this.repoSize = new Gauge({
+      name: 'backup_repository_size_bytes',
+      help: 'Size of the restic repository in bytes (restic stats --mode raw-data, refreshed after each prune).',
+      labelNames: ['device', 'repository', 'restic_repository_id'],
+      registers,
+    });
+    this.repoSnapshots = new Gauge({
+      name: 'backup_repository_snapshots',
+      help: 'Snapshots in the restic repository (restic stats, refreshed after each prune).',
+      labelNames: ['device', 'repository', 'restic_repository_id'],
+      registers,
+    });
+  }
+
+  /** The size (bytes) and snapshot count of a repository, as last measured (issue 18). */
+  setRepositorySize(repository: string, resticId: string, sizeBytes: number, snapshots: number | null): void {
+    const labels = { device: this.deviceId, repository, restic_repository_id: resticId };
+    if (isNonNegative(sizeBytes)) this.repoSize.set(labels, sizeBytes);
+    if (snapshots !== null && isNonNegative(snapshots)) this.repoSnapshots.set(labels, snapshots);
+  }
+
+  /**
+   * Record one finished run of a non-backup operation. Throws AppError INVALID_INPUT for an
+   * unknown status or for 'backup' (those go through recordRun).
+   */
+  recordOperation(run: OperationMetricsInput): void {
+    if (run.operation === 'backup') throw new AppError('INVALID_INPUT', 'metrics: a backup run goes to recordRun');
+    if (!(RUN_STATUSES as readonly string[]).includes(run.status)) {
+      throw new AppError('INVALID_INPUT', `metrics: unknown run status ${String(run.status)}`);
+    }
+    const labels: OperationLabels = {
+      device: this.deviceId,
+      operation: run.operation,
+      job_id: run.jobId ?? '',
+      job_name: run.jobId ? run.jobName : '',
+      repository_id: run.repositoryId ?? '',
+    };
+    const byJob = this.opSeries.get(labels.job_id) ?? new Map<string, OperationLabels>();
+    this.opSeries.set(labels.job_id, byJob);
+    const id = JSON.stringify(labels);
+    if (!byJob.has(id)) {
+      byJob.set(id, labels);
+      for (const status of RUN_STATUSES) this.opRuns.inc({ ...labels, status }, 0);
+    }
+    this.opRuns.inc({ ...labels, status: run.status }, 1);
+    if (isNonNegative(run.durationSeconds)) this.opDuration.set(labels, run.durationSeconds);
+    const endSeconds = run.endTime.getTime() / 1000;
+    if (run.status === 'success' && Number.isFinite(endSeconds)) this.opLastSuccess.set(labels, endSeconds);
   }
 
   /**
@@ -94,7 +220,10 @@ export class BackupMetrics {
    */
   recordRun(run: RunMetricsInput): void {
     if (run.deviceId !== undefined && run.deviceId !== this.deviceId) {
-      throw new AppError('INVALID_INPUT', `metrics: run of device ${run.deviceId} recorded on the metrics of device ${this.deviceId}`);
+      throw new AppError(
+        'INVALID_INPUT',
+        `metrics: run of device ${run.deviceId} recorded on the metrics of device ${this.deviceId}`,
+      );
     }
     if (!(RUN_STATUSES as readonly string[]).includes(run.status)) {
       throw new AppError('INVALID_INPUT', `metrics: unknown run status ${String(run.status)}`);
@@ -105,7 +234,8 @@ export class BackupMetrics {
     if (isNonNegative(run.durationSeconds)) this.duration.observe(labels, run.durationSeconds);
     if ((run.status !== 'success' && run.status !== 'partial') || run.notASuccess) return;
     const endSeconds = run.endTime.getTime() / 1000;
-    if (Number.isFinite(endSeconds) && (state.lastSuccess === null || endSeconds > state.lastSuccess)) state.lastSuccess = endSeconds;
+    if (Number.isFinite(endSeconds) && (state.lastSuccess === null || endSeconds > state.lastSuccess))
+      state.lastSuccess = endSeconds;
     if (isNonNegative(run.totalFilesProcessed)) state.files = run.totalFilesProcessed;
     if (isNonNegative(run.dataAddedBytes)) state.bytes = run.dataAddedBytes;
     this.setGauges(labels, state);
@@ -116,7 +246,10 @@ export class BackupMetrics {
    * the first push after a restart does not replace the Pushgateway group without them. Counters
    * are not touched (they count this process's runs). A newer value already recorded wins.
    */
-  restoreLastSuccess(job: MetricsJob, last: { endTime: Date; totalFilesProcessed: number | null; dataAddedBytes: number | null }): void {
+  restoreLastSuccess(
+    job: MetricsJob,
+    last: { endTime: Date; totalFilesProcessed: number | null; dataAddedBytes: number | null },
+  ): void {
     const state = this.ensureJob(job);
     const endSeconds = last.endTime.getTime() / 1000;
     if (!Number.isFinite(endSeconds) || (state.lastSuccess !== null && state.lastSuccess >= endSeconds)) return;
@@ -132,6 +265,12 @@ export class BackupMetrics {
     if (!state) return false;
     this.removeSeries(this.labels(jobId, state.name));
     this.jobs.delete(jobId);
+    for (const labels of this.opSeries.get(jobId)?.values() ?? []) {
+      for (const status of RUN_STATUSES) this.opRuns.remove({ ...labels, status });
+      this.opLastSuccess.remove(labels);
+      this.opDuration.remove(labels);
+    }
+    this.opSeries.delete(jobId);
     return true;
   }
 
@@ -170,7 +309,9 @@ export class BackupMetrics {
     const state = this.jobs.get(job.id);
     if (state && state.name === job.name) return state;
     if (state) this.removeSeries(this.labels(job.id, state.name));
-    const next: JobState = state ? { ...state, name: job.name } : { name: job.name, lastSuccess: null, files: null, bytes: null };
+    const next: JobState = state
+      ? { ...state, name: job.name }
+      : { name: job.name, lastSuccess: null, files: null, bytes: null };
     this.jobs.set(job.id, next);
     const labels = this.labels(job.id, job.name);
     for (const status of RUN_STATUSES) this.runs.inc({ ...labels, status }, 0);

@@ -17,7 +17,13 @@ const MAX_RESPONSE_BYTES = 4096;
  * answer) is bounded by `timeoutMs`; `stopSignal` aborts it early (agent stopping). Redirects are
  * refused, so a body is never re-sent somewhere else.
  */
-export async function sendToGateway(target: GroupTarget, method: 'PUT' | 'DELETE', body: string | undefined, timeoutMs: number, stopSignal: AbortSignal | null): Promise<PushResult> {
+export async function sendToGateway(
+  target: GroupTarget,
+  method: 'PUT' | 'DELETE',
+  body: string | undefined,
+  timeoutMs: number,
+  stopSignal: AbortSignal | null,
+): Promise<PushResult> {
   const timeout = AbortSignal.timeout(timeoutMs);
   const signal = stopSignal ? AbortSignal.any([timeout, stopSignal]) : timeout;
   try {
@@ -60,4 +66,3 @@ export function describeError(err: unknown): string {
   }
   return String(err);
 }
-

@@ -41,7 +41,10 @@ export function deviceGroupTarget(baseUrl: string, deviceId: string): GroupTarge
     throw new AppError('CONFIG_INVALID', 'metrics.prometheus_pushgateway: not a valid URL');
   }
   if (u.protocol !== 'http:' && u.protocol !== 'https:') {
-    throw new AppError('CONFIG_INVALID', `metrics.prometheus_pushgateway: expected http:// or https://, got ${u.protocol}`);
+    throw new AppError(
+      'CONFIG_INVALID',
+      `metrics.prometheus_pushgateway: expected http:// or https://, got ${u.protocol}`,
+    );
   }
   const headers: Record<string, string> = {};
   if (u.username || u.password) {

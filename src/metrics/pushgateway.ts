@@ -10,8 +10,7 @@
  * - pushSoon() never waits: at most one push in flight plus one pending (later calls coalesce).
  * - Failures are logged once per outage: warn on the first, debug after, info on recovery.
  */
-import type { Clock } from '../clock.js';
-import { systemClock } from '../clock.js';
+import { every, systemClock, type Clock, type Repeating } from '../clock.js';
 import { deviceGroupTarget, type GroupTarget } from './pushgateway-url.js';
 import { describeError, sendToGateway, type PushResult } from './push-http.js';
 
@@ -57,7 +56,7 @@ export class PushgatewayPusher {
   private inFlight: Promise<void> | null = null;
   private pending = false;
   private stopped = false;
-  private cancelTimer: (() => void) | null = null;
+  private repeating: Repeating | null = null;
   private outageSince: number | null = null;
   private readonly st: PushState = { lastSuccessAt: null, lastError: null, consecutiveFailures: 0 };
 
@@ -109,12 +108,9 @@ export class PushgatewayPusher {
 
   /** Push now and then every `intervalSeconds` until stop(). Calling it twice does nothing more. */
   start(): void {
-    if (this.stopped || this.cancelTimer) return;
-    const tick = (): void => {
-      this.pushSoon();
-      this.cancelTimer = this.clock.setTimer(tick, this.intervalMs);
-    };
-    tick();
+    if (this.stopped || this.repeating) return;
+    this.pushSoon();
+    this.repeating = every(this.clock, this.intervalMs, () => this.pushSoon());
   }
 
   /**
@@ -124,8 +120,8 @@ export class PushgatewayPusher {
   async stop(graceSeconds?: number): Promise<void> {
     this.stopped = true;
     this.pending = false;
-    this.cancelTimer?.();
-    this.cancelTimer = null;
+    void this.repeating?.stop();
+    this.repeating = null;
     const current = this.inFlight;
     if (!current) return;
     const graceMs = Math.round(clamp(graceSeconds ?? this.timeoutMs / 1000, 0, 300) * 1000);
@@ -146,7 +142,8 @@ export class PushgatewayPusher {
   async deleteGroup(): Promise<boolean> {
     await this.stop();
     const r = await this.request('DELETE', undefined, false);
-    if (!r.ok) this.opts.logger.warn({ url: this.groupUrl, error: r.error }, 'Pushgateway: deleting the device group failed');
+    if (!r.ok)
+      this.opts.logger.warn({ url: this.groupUrl, error: r.error }, 'Pushgateway: deleting the device group failed');
     return r.ok;
   }
 
@@ -186,7 +183,10 @@ export class PushgatewayPusher {
     if (r.ok) {
       if (this.outageSince !== null) {
         const downSeconds = Math.max(0, Math.round((this.clock.now() - this.outageSince) / 1000));
-        log.info({ url: this.groupUrl, failedAttempts: this.st.consecutiveFailures, downSeconds }, 'Pushgateway push recovered');
+        log.info(
+          { url: this.groupUrl, failedAttempts: this.st.consecutiveFailures, downSeconds },
+          'Pushgateway push recovered',
+        );
       }
       this.outageSince = null;
       this.st.lastSuccessAt = this.clock.now();
@@ -198,9 +198,15 @@ export class PushgatewayPusher {
     this.st.consecutiveFailures += 1;
     if (this.outageSince === null) {
       this.outageSince = this.clock.now();
-      log.warn({ url: this.groupUrl, error: r.error }, 'Pushgateway push failed; repeats are logged at debug level until it recovers');
+      log.warn(
+        { url: this.groupUrl, error: r.error },
+        'Pushgateway push failed; repeats are logged at debug level until it recovers',
+      );
     } else {
-      log.debug({ url: this.groupUrl, error: r.error, failedAttempts: this.st.consecutiveFailures }, 'Pushgateway push failed again');
+      log.debug(
+        { url: this.groupUrl, error: r.error, failedAttempts: this.st.consecutiveFailures },
+        'Pushgateway push failed again',
+      );
     }
   }
 }

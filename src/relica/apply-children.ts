@@ -4,7 +4,17 @@
  * import; schedules an admin added are never touched. Hooks have no metadata column: they are
  * matched by (job_id, command, timing); hooks not in the plan are left alone.
  */
+import type { HookConfig, ScheduleConfig } from '../config/device-config.js';
 import type { Queryable } from '../db/database.js';
+import {
+  addHook,
+  insertImportedSchedule,
+  listHooks,
+  listImportedSchedules,
+  removeSchedules,
+  setHookOnError,
+  updateImportedSchedule,
+} from '../db/queries/schedules.js';
 import type { PlannedHook, PlannedSchedule } from './plan-types.js';
 
 /** Per-kind outcome of writing one job's children. */
@@ -17,11 +27,6 @@ export interface ChildCounts {
 
 const zero = (): ChildCounts => ({ created: 0, updated: 0, deleted: 0, unchanged: 0 });
 
-interface ScheduleRow {
-  id: number;
-  cron_expression: string | null;
-}
-
 /**
  * Make the job's import-managed cron schedules equal the planned ones: matched by cron
  * expression; catch_up follows Relica's `flexible`; last_run_at moves forward only (set when NULL
@@ -29,50 +34,29 @@ interface ScheduleRow {
  * are the admin's and the scheduler's, never changed. Managed schedules no longer planned are
  * deleted; new ones are inserted with timezone NULL (the device's local zone).
  */
-export async function syncSchedules(tx: Queryable, jobId: string, planned: readonly PlannedSchedule[]): Promise<ChildCounts> {
+export async function syncSchedules(
+  tx: Queryable,
+  jobId: string,
+  planned: readonly PlannedSchedule[],
+): Promise<ChildCounts> {
   const counts = zero();
-  const { rows } = await tx.query<ScheduleRow>(
-    "SELECT id, cron_expression FROM schedules WHERE job_id = $1 AND metadata->>'source' = 'relica' ORDER BY id",
-    [jobId],
-  );
-  const existing = [...rows];
+  const existing = await listImportedSchedules(tx, jobId);
   for (const s of planned) {
-    const at = existing.findIndex((r) => r.cron_expression === s.cron);
+    const at = existing.findIndex((r) => r.cronExpression === s.cron);
     if (at < 0) {
-      await tx.query(
-        `INSERT INTO schedules (job_id, schedule_type, cron_expression, timezone, catch_up, enabled, last_run_at, metadata, created_at, updated_at)
-         VALUES ($1, 'cron', $2, NULL, $3, true, $4::timestamptz, $5::jsonb, now(), now())`,
-        [jobId, s.cron, s.catchUp, s.lastRunAt, JSON.stringify({ source: 'relica', time_of_day: s.timeOfDay })],
-      );
+      await insertImportedSchedule(tx, jobId, s);
       counts.created++;
       continue;
     }
-    const [row] = existing.splice(at, 1) as [ScheduleRow];
-    const res = await tx.query(
-      `UPDATE schedules SET catch_up = $2,
-         last_run_at = CASE WHEN $3::timestamptz IS NOT NULL AND (last_run_at IS NULL OR last_run_at < $3::timestamptz)
-                            THEN $3::timestamptz ELSE last_run_at END,
-         updated_at = now()
-       WHERE id = $1 AND (catch_up IS DISTINCT FROM $2
-         OR ($3::timestamptz IS NOT NULL AND (last_run_at IS NULL OR last_run_at < $3::timestamptz)))
-       RETURNING id`,
-      [row.id, s.catchUp, s.lastRunAt],
-    );
-    if (res.rows.length > 0) counts.updated++;
+    const [row] = existing.splice(at, 1) as [ScheduleConfig];
+    if (await updateImportedSchedule(tx, row.id, s)) counts.updated++;
     else counts.unchanged++;
   }
-  if (existing.length > 0) {
-    const res = await tx.query('DELETE FROM schedules WHERE id = ANY($1::int[]) RETURNING id', [existing.map((r) => r.id)]);
-    counts.deleted += res.rows.length;
-  }
+  counts.deleted += await removeSchedules(
+    tx,
+    existing.map((r) => r.id),
+  );
   return counts;
-}
-
-interface HookRow {
-  id: number;
-  command: string;
-  timing: string;
-  on_error: string;
 }
 
 /**
@@ -82,23 +66,19 @@ interface HookRow {
  */
 export async function syncHooks(tx: Queryable, jobId: string, planned: readonly PlannedHook[]): Promise<ChildCounts> {
   const counts = zero();
-  const { rows } = await tx.query<HookRow>('SELECT id, command, timing, on_error FROM backup_hooks WHERE job_id = $1 ORDER BY id', [jobId]);
-  const existing = [...rows];
+  const existing = await listHooks(tx, jobId);
   for (const h of planned) {
     const at = existing.findIndex((r) => r.command === h.command && r.timing === h.timing);
     if (at < 0) {
-      await tx.query(
-        'INSERT INTO backup_hooks (job_id, command, timing, on_error, enabled) VALUES ($1, $2, $3, $4, true)',
-        [jobId, h.command, h.timing, h.onError],
-      );
+      await addHook(tx, { jobId, command: h.command, timing: h.timing, onError: h.onError, enabled: true });
       counts.created++;
       continue;
     }
-    const [row] = existing.splice(at, 1) as [HookRow];
-    if (row.on_error === h.onError) {
+    const [row] = existing.splice(at, 1) as [HookConfig];
+    if (row.onError === h.onError) {
       counts.unchanged++;
     } else {
-      await tx.query('UPDATE backup_hooks SET on_error = $2 WHERE id = $1', [row.id, h.onError]);
+      await setHookOnError(tx, row.id, h.onError);
       counts.updated++;
     }
   }

@@ -6,7 +6,15 @@ import type { RelicaBackup, RelicaDestination, RelicaState } from './state-schem
 
 /** Credential keys whose values are plain connection settings, safe to show. Others are secrets. */
 const PLAIN_CREDENTIAL_KEYS: ReadonlySet<string> = new Set([
-  'HOST', 'PORT', 'USER', 'KEY_FILE', 'REGION', 'ENDPOINT', 'BUCKET', 'ACCOUNT', 'PATH',
+  'HOST',
+  'PORT',
+  'USER',
+  'KEY_FILE',
+  'REGION',
+  'ENDPOINT',
+  'BUCKET',
+  'ACCOUNT',
+  'PATH',
 ]);
 
 /**
@@ -35,29 +43,40 @@ export function describeDestination(dest: RelicaDestination): string {
  * The list of things the import leaves behind for the chosen origin's `backups`, using
  * `destinations` (the Relica destinations those backups write to, in first-use order).
  */
-export function notCarriedOver(state: RelicaState, backups: readonly RelicaBackup[], destinations: readonly RelicaDestination[]): string[] {
+export function notCarriedOver(
+  state: RelicaState,
+  backups: readonly RelicaBackup[],
+  destinations: readonly RelicaDestination[],
+): string[] {
   const out: string[] = [];
   for (const d of destinations) {
     out.push(
       `cloud credentials of Relica destination ${describeDestination(d)}: rbackup2 does not use them; ` +
         'make the restic repository reachable for restic yourself (e.g. an SSH key for sftp) and give its URL and password',
     );
-    if (typeof d.retention_days === 'number' && d.retention_days > 0) {
-      out.push(`retention of ${d.retention_days} days on destination "${d.name}": rbackup2 does not forget or prune snapshots; run "restic forget" yourself`);
-    }
   }
   const peers = state.read_only.peers ?? [];
   if (peers.length > 0) {
-    out.push(`${peers.length} Relica peer(s) (backups to other computers running Relica): not imported; set up a restic repository for each and add jobs for it`);
+    out.push(
+      `${peers.length} Relica peer(s) (backups to other computers running Relica): not imported; set up a restic repository for each and add jobs for it`,
+    );
   }
   const ids = new Set(backups.map((b) => b.id));
-  const described = backups.flatMap((b) => b.hooks ?? []).filter((h) => h.description !== undefined && h.description !== '');
+  const described = backups
+    .flatMap((b) => b.hooks ?? [])
+    .filter((h) => h.description !== undefined && h.description !== '');
   if (described.length > 0) {
-    out.push(`descriptions of ${described.length} hook(s) (e.g. "${described[0]?.description}"): backup_hooks has no description column`);
+    out.push(
+      `descriptions of ${described.length} hook(s) (e.g. "${described[0]?.description}"): backup_hooks has no description column`,
+    );
   }
-  const tasks = (state.local?.recent_tasks ?? []).filter((t) => typeof t.backup_id === 'string' && ids.has(t.backup_id));
+  const tasks = (state.local?.recent_tasks ?? []).filter(
+    (t) => typeof t.backup_id === 'string' && ids.has(t.backup_id),
+  );
   if (tasks.length > 0) {
-    out.push(`${tasks.length} entries of Relica's recent task history: not imported as runs (the snapshots themselves stay in the repository)`);
+    out.push(
+      `${tasks.length} entries of Relica's recent task history: not imported as runs (the snapshots themselves stay in the repository)`,
+    );
   }
   return out;
 }

@@ -8,7 +8,10 @@ import type { ImportPlan, PasswordSource, PlannedRepository } from './plan-types
 function table(header: readonly string[], rows: readonly (readonly string[])[]): string[] {
   const width = header.map((h, i) => Math.max([...h].length, ...rows.map((r) => [...(r[i] ?? '')].length)));
   const line = (cells: readonly string[]): string =>
-    cells.map((c, i) => (i === cells.length - 1 ? c : c + ' '.repeat((width[i] ?? 0) - [...c].length))).join('  ').trimEnd();
+    cells
+      .map((c, i) => (i === cells.length - 1 ? c : c + ' '.repeat((width[i] ?? 0) - [...c].length)))
+      .join('  ')
+      .trimEnd();
   return [line(header), line(width.map((w) => '-'.repeat(w))), ...rows.map(line)];
 }
 
@@ -51,8 +54,17 @@ export function formatPlan(plan: ImportPlan): string {
     String(j.hooks.length),
   ]);
   if (rows.length === 0) out.push('no jobs to import');
-  else out.push(...table(['job', 'id', 'paths', 'excludes', 'schedules (cron, local time)', 'catch-up', 'last run', 'hooks'], rows));
-  out.push('', `${plan.jobs.length} job(s) for this device; ${plan.skippedOtherOrigins} backup(s) of other Relica origins left out`);
+  else
+    out.push(
+      ...table(
+        ['job', 'id', 'paths', 'excludes', 'schedules (cron, local time)', 'catch-up', 'last run', 'hooks'],
+        rows,
+      ),
+    );
+  out.push(
+    '',
+    `${plan.jobs.length} job(s) for this device; ${plan.skippedOtherOrigins} backup(s) of other Relica origins left out`,
+  );
   out.push(...section('Not carried over (set these up yourself)', plan.notCarriedOver));
   out.push(...section('Fields of the state file this importer does not know (ignored)', plan.unknownFields));
   out.push(...section('Warnings', plan.warnings));

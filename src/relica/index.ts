@@ -9,7 +9,14 @@
  */
 export { loadRelicaState, parseRelicaState, type LoadedRelicaState } from './state-file.js';
 export { planImport, KNOWN_CACHE_VERSION, type PlanOptions } from './plan.js';
-export type { ImportPlan, PasswordSource, PlannedHook, PlannedJob, PlannedRepository, PlannedSchedule } from './plan-types.js';
+export type {
+  ImportPlan,
+  PasswordSource,
+  PlannedHook,
+  PlannedJob,
+  PlannedRepository,
+  PlannedSchedule,
+} from './plan-types.js';
 export { formatPlan } from './dry-run-table.js';
 export { applyImportPlan, type ApplyCounts, type ApplyResult } from './apply.js';
 export { relicaScheduleToCron, type CronFromRelica, type ScheduleConversion } from './schedule.js';

@@ -31,7 +31,10 @@ export interface JsonSyntaxLocation {
 }
 
 class Stop extends Error {
-  constructor(readonly pos: number, readonly problem: string) {
+  constructor(
+    readonly pos: number,
+    readonly problem: string,
+  ) {
     super(problem);
   }
 }
@@ -48,7 +51,8 @@ export function locateJsonSyntaxError(text: string, maxDepth = 200): JsonSyntaxL
     while (i < text.length && ' \t\n\r'.includes(text[i] as string)) i++;
   };
   const expect = (ch: string, what: string): void => {
-    if (text[i] !== ch) throw new Stop(i, i >= text.length ? `file ends where ${what} was expected` : `expected ${what}`);
+    if (text[i] !== ch)
+      throw new Stop(i, i >= text.length ? `file ends where ${what} was expected` : `expected ${what}`);
     i++;
   };
   const str = (): string => {
@@ -75,7 +79,10 @@ export function locateJsonSyntaxError(text: string, maxDepth = 200): JsonSyntaxL
     if (c === '{') {
       i++;
       ws();
-      if (text[i] === '}') { i++; return; }
+      if (text[i] === '}') {
+        i++;
+        return;
+      }
       for (;;) {
         ws();
         const key = str();
@@ -85,7 +92,10 @@ export function locateJsonSyntaxError(text: string, maxDepth = 200): JsonSyntaxL
         value(depth + 1);
         path.pop();
         ws();
-        if (text[i] === ',') { i++; continue; }
+        if (text[i] === ',') {
+          i++;
+          continue;
+        }
         expect('}', "',' or '}' in an object");
         return;
       }
@@ -93,18 +103,27 @@ export function locateJsonSyntaxError(text: string, maxDepth = 200): JsonSyntaxL
     if (c === '[') {
       i++;
       ws();
-      if (text[i] === ']') { i++; return; }
+      if (text[i] === ']') {
+        i++;
+        return;
+      }
       for (let n = 0; ; n++) {
         path.push(n);
         value(depth + 1);
         path.pop();
         ws();
-        if (text[i] === ',') { i++; continue; }
+        if (text[i] === ',') {
+          i++;
+          continue;
+        }
         expect(']', "',' or ']' in an array");
         return;
       }
     }
-    if (c === '"') { str(); return; }
+    if (c === '"') {
+      str();
+      return;
+    }
     const lit = /^(?:true|false|null|-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?)/.exec(text.slice(i, i + 400));
     if (lit === null || /^[A-Za-z0-9.]/.test(text.slice(i + lit[0].length, i + lit[0].length + 1))) {
       if (i >= text.length) throw new Stop(i, 'file ends where a value was expected');

@@ -1,3 +1,5 @@
+import type { RetentionPolicy } from '../maintenance/retention-policy.js';
+
 /**
  * Shapes of a Relica import plan (see plan.ts): plain JSON-serialisable data, dates ISO 8601.
  */
@@ -5,9 +7,7 @@ import type { RelicaSchedule } from './state-schema.js';
 
 /** Where the repository password comes from. `value` is the interactive prompt's answer. */
 export type PasswordSource =
-  | { kind: 'file'; path: string }
-  | { kind: 'command'; command: string }
-  | { kind: 'value'; password: string };
+  { kind: 'file'; path: string } | { kind: 'command'; command: string } | { kind: 'value'; password: string };
 
 /**
  * The restic repository the imported jobs use. `configured`: whatever rbackup2 already has (a
@@ -56,6 +56,8 @@ export interface PlannedJob {
   hooks: PlannedHook[];
   /** Last successful Relica backup (ISO 8601) or null. */
   lastRunAt: string | null;
+  /** The chosen destination's `retention_days` > 0 as `{keep_within: "<n>d"}`; null keeps everything. */
+  retention: RetentionPolicy | null;
   /** Relica facts kept in backup_jobs.metadata -> 'relica' (nothing of the source is lost). */
   relica: {
     created: string | null;

@@ -40,8 +40,10 @@ function dayOfMonthField(days: readonly number[], label: string, warnings: strin
   if ((distinct.at(-1) ?? 0) < 29) return distinct.join(',');
   const short = distinct.filter((d) => d === 29 || d === 30);
   if (short.length > 0) {
-    warnings.push(`${label}: Relica runs day ${short.join(', ')} on the last day of shorter months; the cron adds L (last day), ` +
-      'so longer months also get a run on their last day');
+    warnings.push(
+      `${label}: Relica runs day ${short.join(', ')} on the last day of shorter months; the cron adds L (last day), ` +
+        'so longer months also get a run on their last day',
+    );
   }
   return [...distinct.filter((d) => d < 31), 'L'].join(',');
 }
@@ -62,7 +64,9 @@ export function relicaScheduleToCron(schedule: RelicaSchedule, label: string): S
   const warnings: string[] = [];
   if (!schedule.scheduled) return { schedules: [], warnings };
   if (schedule.times_of_day.length === 0) {
-    warnings.push(`${label}: scheduled in Relica but with no time of day; imported without a schedule (run it manually or add one)`);
+    warnings.push(
+      `${label}: scheduled in Relica but with no time of day; imported without a schedule (run it manually or add one)`,
+    );
     return { schedules: [], warnings };
   }
   const dom = dayOfMonthField(schedule.days_of_month, label, warnings);

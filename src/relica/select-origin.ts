@@ -25,7 +25,10 @@ export function selectOrigin(state: RelicaState, selector: string): RelicaOrigin
   if (matches.length === 0) matches = origins.filter((o) => o.name.toLowerCase() === wanted.toLowerCase());
   if (matches.length === 1) return matches[0] as RelicaOrigin;
   if (matches.length > 1) {
-    throw new AppError('INVALID_INPUT', `Relica origin name "${wanted}" is ambiguous; pass one id: ${matches.map((o) => o.id).join(', ')}`);
+    throw new AppError(
+      'INVALID_INPUT',
+      `Relica origin name "${wanted}" is ambiguous; pass one id: ${matches.map((o) => o.id).join(', ')}`,
+    );
   }
   throw new AppError('NOT_FOUND', `no Relica origin named or with id "${wanted}"; ${describe(origins)}`);
 }

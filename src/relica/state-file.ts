@@ -33,7 +33,10 @@ export function parseRelicaState(text: string, file: string): LoadedRelicaState 
   } catch (err) {
     // JSON.parse's own message quotes the file's text, which may hold credentials: not shown.
     const at = locateJsonSyntaxError(body);
-    const where = at === null ? '$: not valid JSON' : `${at.path}: not valid JSON: ${at.problem} (line ${at.line}, column ${at.column})`;
+    const where =
+      at === null
+        ? '$: not valid JSON'
+        : `${at.path}: not valid JSON: ${at.problem} (line ${at.line}, column ${at.column})`;
     throw new AppError('RELICA_INVALID', `${file}: ${where}`, { cause: err });
   }
   const result = relicaStateSchema.safeParse(json);

@@ -7,7 +7,7 @@
  * Opaque subtrees (their inner keys are not checked): `read_only.peers[*]` (empty in the sample;
  * peers are reported as not carried over as a whole).
  */
-import { z } from 'zod';
+import * as z from 'zod';
 
 const ignored = z.unknown().optional();
 const uuid = z.guid();
@@ -23,7 +23,9 @@ export const relicaScheduleSchema = z.object({
   flexible: z.boolean(),
   months_of_year: z.array(z.int().min(1).max(12)),
   scheduled: z.boolean(),
-  times_of_day: z.array(z.string().regex(/^([01]?\d|2[0-3]):[0-5]\d$/, { message: 'expected a time "HH:MM" (00:00-23:59)' })),
+  times_of_day: z.array(
+    z.string().regex(/^([01]?\d|2[0-3]):[0-5]\d$/, { message: 'expected a time "HH:MM" (00:00-23:59)' }),
+  ),
 });
 
 export const relicaHookSchema = z.object({
@@ -69,23 +71,30 @@ export const relicaCredentialSchema = z.object({
 
 export const relicaDestinationSchema = z.object({
   account_id: ignored,
-  backups_v3: z.array(z.object({
-    backup_id: uuid,
-    destination_id: ignored,
-    in_progress: timestamp.nullable().optional(),
-  })).optional(),
-  cloud_account: z.object({
-    account_id: ignored,
-    created: ignored,
-    credentials: z.array(relicaCredentialSchema).optional(),
-    enabled: ignored,
-    id: ignored,
-    note: ignored,
-    preference: ignored,
-    provider_name: z.string().optional(),
-    remote_base_path: z.string().optional(),
-    remote_type: z.string().optional(),
-  }).nullable().optional(),
+  backups_v3: z
+    .array(
+      z.object({
+        backup_id: uuid,
+        destination_id: ignored,
+        in_progress: timestamp.nullable().optional(),
+      }),
+    )
+    .optional(),
+  cloud_account: z
+    .object({
+      account_id: ignored,
+      created: ignored,
+      credentials: z.array(relicaCredentialSchema).optional(),
+      enabled: ignored,
+      id: ignored,
+      note: ignored,
+      preference: ignored,
+      provider_name: z.string().optional(),
+      remote_base_path: z.string().optional(),
+      remote_type: z.string().optional(),
+    })
+    .nullable()
+    .optional(),
   cloud_account_id: ignored,
   created: ignored,
   id: uuid,
@@ -99,24 +108,50 @@ export const relicaDestinationSchema = z.object({
 
 export const relicaStateSchema = z.object({
   cache_header: z.object({ cache_version: z.number().optional(), save_time: ignored }).optional(),
-  local: z.object({
-    /** backup id -> destination id -> time of the last successful backup. */
-    last_backups_done: z.record(uuid, z.record(uuid, timestamp)).optional(),
-    last_software_update_check: ignored,
-    pause: ignored,
-    recent_tasks: z.array(z.object({
-      backup_id: ignored, begin: ignored, destination_id: ignored, end: ignored,
-      error_message: ignored, id: ignored, status: ignored, task: ignored,
-    })).optional(),
-    runtime: z.object({ arch: ignored, os: z.string().optional(), path_separator: ignored, version: ignored }).optional(),
-  }).optional(),
+  local: z
+    .object({
+      /** backup id -> destination id -> time of the last successful backup. */
+      last_backups_done: z.record(uuid, z.record(uuid, timestamp)).optional(),
+      last_software_update_check: ignored,
+      pause: ignored,
+      recent_tasks: z
+        .array(
+          z.object({
+            backup_id: ignored,
+            begin: ignored,
+            destination_id: ignored,
+            end: ignored,
+            error_message: ignored,
+            id: ignored,
+            status: ignored,
+            task: ignored,
+          }),
+        )
+        .optional(),
+      runtime: z
+        .object({ arch: ignored, os: z.string().optional(), path_separator: ignored, version: ignored })
+        .optional(),
+    })
+    .optional(),
   read_only: z.object({
-    account: z.object({
-      activated: ignored, api_key: ignored, billing_customer_id: ignored,
-      billing_payment_source_id: ignored, confirmed: ignored, created: ignored, email: ignored,
-      id: ignored, membership_subs_id: ignored, membership_subs_level: ignored,
-      metadata_encryption_key: ignored, name: ignored, num_cloud_escrow: ignored, password: ignored,
-    }).optional(),
+    account: z
+      .object({
+        activated: ignored,
+        api_key: ignored,
+        billing_customer_id: ignored,
+        billing_payment_source_id: ignored,
+        confirmed: ignored,
+        created: ignored,
+        email: ignored,
+        id: ignored,
+        membership_subs_id: ignored,
+        membership_subs_level: ignored,
+        metadata_encryption_key: ignored,
+        name: ignored,
+        num_cloud_escrow: ignored,
+        password: ignored,
+      })
+      .optional(),
     account_status: z.object({ good_standing: ignored }).optional(),
     backups: z.array(relicaBackupSchema),
     destinations: z.array(relicaDestinationSchema).optional(),

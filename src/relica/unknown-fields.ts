@@ -2,7 +2,7 @@
  * Lists the keys of a parsed JSON document that a zod object model does not know, so the Relica
  * import can report them instead of dropping them silently (zod itself strips them).
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { formatJsonPath, type PathSegment } from './json-path.js';
 
 function unwrap(schema: z.ZodType): z.ZodType {

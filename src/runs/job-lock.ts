@@ -15,7 +15,8 @@ import { ownerGone, type RunOwner } from './run-owner.js';
  * folder); the run goes on without the cross-process lock (this process's queue still never runs
  * one job twice), since refusing every backup would lose more than it protects.
  */
-export type JobLockResult = { ok: true; release: () => void; unlockedBecause?: string } | { ok: false; heldBy: RunOwner };
+export type JobLockResult =
+  { ok: true; release: () => void; unlockedBecause?: string } | { ok: false; heldBy: RunOwner };
 
 /** A take-over folder older than this was left by a process that died mid take-over. */
 const TAKEOVER_STALE_MS = 30_000;
@@ -23,7 +24,9 @@ const TAKEOVER_STALE_MS = 30_000;
 function readOwner(file: string): RunOwner | null {
   try {
     const o = JSON.parse(fs.readFileSync(file, 'utf8')) as Partial<RunOwner>;
-    return typeof o.host === 'string' && typeof o.pid === 'number' && typeof o.startedAt === 'string' ? { host: o.host, pid: o.pid, startedAt: o.startedAt } : null;
+    return typeof o.host === 'string' && typeof o.pid === 'number' && typeof o.startedAt === 'string'
+      ? { host: o.host, pid: o.pid, startedAt: o.startedAt }
+      : null;
   } catch {
     return null;
   }
@@ -53,7 +56,8 @@ function tryAcquire(file: string, owner: RunOwner): JobLockResult {
   const release = () => {
     const now = readOwner(file);
     try {
-      if (now && now.pid === owner.pid && now.startedAt === owner.startedAt && now.host === owner.host) fs.rmSync(file, { force: true });
+      if (now && now.pid === owner.pid && now.startedAt === owner.startedAt && now.host === owner.host)
+        fs.rmSync(file, { force: true });
     } catch {
       // left behind: its owner is gone once this process ends, so the next run takes it over
     }

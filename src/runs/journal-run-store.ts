@@ -10,7 +10,8 @@ import type { Logger } from '../logging.js';
 import { RunJournal, type JournalEntry } from './journal.js';
 import type { RunFinishRecord, RunStartRecord, RunStore } from './run-store.js';
 
-const INTERRUPTED = 'The agent stopped (crash, kill or power loss) while this backup ran; the run was recorded from the local journal.';
+const INTERRUPTED =
+  'The agent stopped (crash, kill or power loss) while this run was going on; the run was recorded from the local journal.';
 
 export class JournalRunStore implements RunStore {
   private readonly journal: RunJournal;
@@ -19,7 +20,12 @@ export class JournalRunStore implements RunStore {
   private replaying: Promise<number> | null = null;
   private waiting = 0;
 
-  constructor(private readonly inner: RunStore, dataDir: string, private readonly logger: Logger, private readonly now: () => Date = () => new Date()) {
+  constructor(
+    private readonly inner: RunStore,
+    dataDir: string,
+    private readonly logger: Logger,
+    private readonly now: () => Date = () => new Date(),
+  ) {
     this.journal = new RunJournal(dataDir);
   }
 
@@ -33,7 +39,10 @@ export class JournalRunStore implements RunStore {
       await this.journal.write(entry);
       return true;
     } catch (err) {
-      this.logger.error({ err: errorMessage(err), dir: this.journal.dir }, 'run journal not writable: the run record depends on the database alone');
+      this.logger.error(
+        { err: errorMessage(err), dir: this.journal.dir },
+        'run journal not writable: the run record depends on the database alone',
+      );
       return false;
     }
   }
@@ -44,7 +53,10 @@ export class JournalRunStore implements RunStore {
     try {
       return await this.inner.started(r);
     } catch (err) {
-      this.logger.warn({ err: errorMessage(err), jobId: r.jobId }, 'run start kept in the local journal until the database is back');
+      this.logger.warn(
+        { err: errorMessage(err), jobId: r.jobId },
+        'run start kept in the local journal until the database is back',
+      );
       return null;
     }
   }
@@ -61,7 +73,10 @@ export class JournalRunStore implements RunStore {
       return id;
     } catch (err) {
       if (!journalled) throw err;
-      this.logger.warn({ err: errorMessage(err), jobId: r.jobId }, 'run outcome kept in the local journal until the database is back');
+      this.logger.warn(
+        { err: errorMessage(err), jobId: r.jobId },
+        'run outcome kept in the local journal until the database is back',
+      );
       return null;
     } finally {
       this.live.delete(r.clientRunId);
@@ -92,14 +107,25 @@ export class JournalRunStore implements RunStore {
         const read = await this.journal.read(id);
         if (!read.ok) {
           const to = await this.journal.quarantine(id);
-          this.logger.warn({ clientRunId: id, reason: read.reason, movedTo: to }, 'torn or damaged journal entry skipped');
+          this.logger.warn(
+            { clientRunId: id, reason: read.reason, movedTo: to },
+            'torn or damaged journal entry skipped',
+          );
           continue;
         }
         const { start, finish } = read.entry;
         const end = this.now();
         const record: RunFinishRecord = finish ?? {
-          clientRunId: id, jobId: start.jobId, startTime: start.startTime,
-          completion: { status: 'interrupted', endTime: end, errorMessage: INTERRUPTED, durationSeconds: Math.max(0, (end.getTime() - start.startTime.getTime()) / 1000) },
+          clientRunId: id,
+          jobId: start.jobId,
+          operation: start.operation ?? 'backup',
+          startTime: start.startTime,
+          completion: {
+            status: 'interrupted',
+            endTime: end,
+            errorMessage: INTERRUPTED,
+            durationSeconds: Math.max(0, (end.getTime() - start.startTime.getTime()) / 1000),
+          },
         };
         await this.inner.finished(record, start, null);
         await this.journal.remove(id);

@@ -33,7 +33,13 @@ function encode(entry: JournalEntry): string {
 
 function revive(e: JournalEntry): JournalEntry {
   const start = { ...e.start, startTime: new Date(e.start.startTime) };
-  const finish = e.finish ? { ...e.finish, startTime: new Date(e.finish.startTime), completion: { ...e.finish.completion, endTime: new Date(e.finish.completion.endTime) } } : null;
+  const finish = e.finish
+    ? {
+        ...e.finish,
+        startTime: new Date(e.finish.startTime),
+        completion: { ...e.finish.completion, endTime: new Date(e.finish.completion.endTime) },
+      }
+    : null;
   return { start, finish };
 }
 
@@ -59,8 +65,12 @@ export class RunJournal {
   async write(entry: JournalEntry): Promise<void> {
     await fs.mkdir(this.dir, { recursive: true, mode: 0o700 });
     const target = this.file(entry.start.clientRunId);
-    const exists = await fs.stat(target).then(() => true, () => false);
-    if (!exists && (await this.list()).length >= MAX_ENTRIES) throw new Error(`run journal ${this.dir} is full (${MAX_ENTRIES} runs waiting for the database)`);
+    const exists = await fs.stat(target).then(
+      () => true,
+      () => false,
+    );
+    if (!exists && (await this.list()).length >= MAX_ENTRIES)
+      throw new Error(`run journal ${this.dir} is full (${MAX_ENTRIES} runs waiting for the database)`);
     const tmp = `${target}.tmp`;
     this.writing.add(entry.start.clientRunId);
     try {

@@ -10,7 +10,7 @@
  */
 import fs from 'node:fs';
 import os from 'node:os';
-import { processStartTicks } from '../backup/process-tree.js';
+import { processStartTicks } from '../restic/process-tree.js';
 import { pidAliveOnThisHost } from '../process-alive.js';
 
 export interface RunOwner {
@@ -55,7 +55,8 @@ export function currentOwner(): RunOwner {
  */
 export function ownerGone(owner: RunOwner, hostname = os.hostname()): boolean {
   if (owner.host !== hostname) return false;
-  if (owner.pid === process.pid) return Math.abs(Date.parse(owner.startedAt) - Date.parse(currentOwner().startedAt)) > TOLERANCE_MS;
+  if (owner.pid === process.pid)
+    return Math.abs(Date.parse(owner.startedAt) - Date.parse(currentOwner().startedAt)) > TOLERANCE_MS;
   if (!pidAliveOnThisHost(owner.pid)) return true;
   const started = processStartMs(owner.pid);
   if (started === null) return false;

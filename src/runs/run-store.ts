@@ -3,7 +3,7 @@
  * to the database, and the journal (src/runs/journal-run-store.ts) puts a durable local record in
  * front of it so a database outage loses nothing (C17).
  */
-import type { Database, RunCompletion, TriggeredBy } from '../db/index.js';
+import type { Database, RunCompletion, RunOperation, TriggeredBy } from '../db/index.js';
 // The query modules, not the db/index barrel: the barrel loads both drivers, and the one-shot
 // `rbackup2 backup` on PostgreSQL must not load PGlite (issue 13).
 import { completeRun, insertRunStarted } from '../db/queries/runs.js';
@@ -12,7 +12,14 @@ import { updateScheduleLastRun } from '../db/queries/schedules.js';
 export interface RunStartRecord {
   /** The agent's own UUID for the run: makes every database write idempotent. */
   clientRunId: string;
-  jobId: string;
+  /** The job; null for a repository-level run (then repositoryId is set). */
+  jobId: string | null;
+  /** runs.operation; absent in journal entries written before issue 14 (= 'backup'). */
+  operation?: RunOperation;
+  /** runs.repository_id (non-backup operations). */
+  repositoryId?: string | null;
+  /** runs.restic_repository_id (migration 011): restic's id of the repository a maintenance run worked on. */
+  resticRepositoryId?: string | null;
   deviceId: string;
   startTime: Date;
   triggeredBy: TriggeredBy;
@@ -23,9 +30,11 @@ export interface RunStartRecord {
 
 export interface RunFinishRecord {
   clientRunId: string;
-  jobId: string;
+  jobId: string | null;
+  /** Absent = 'backup' (journal entries written before issue 14). */
+  operation?: RunOperation;
   completion: RunCompletion;
-  /** schedules.last_run_at of the job becomes the run's start time (the scheduler counts from it). */
+  /** A backup's start time becomes schedules.last_run_at of its job (the scheduler counts from it). */
   startTime: Date;
 }
 
@@ -49,7 +58,9 @@ export class DbRunStore implements RunStore {
       // A start that never reached the database is inserted now (idempotent per clientRunId).
       const id = runId ?? (await insertRunStarted(tx, s));
       await completeRun(tx, id, r.completion);
-      await updateScheduleLastRun(tx, r.jobId, r.startTime);
+      // Only a backup moves the job's schedule: a forget or check of it is not a backup run.
+      if ((r.operation ?? s.operation ?? 'backup') === 'backup' && r.jobId !== null)
+        await updateScheduleLastRun(tx, r.jobId, r.startTime);
       return id;
     });
   }

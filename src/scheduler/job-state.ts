@@ -56,11 +56,18 @@ export function newJobState(job: JobConfig): JobState {
 
 /** The due time after `after`, or an error message; null for a disabled schedule or job. */
 export function computeDue(
-  job: JobConfig, s: ScheduleConfig, after: number, lastRunAt: number | null, localZone: string,
+  job: JobConfig,
+  s: ScheduleConfig,
+  after: number,
+  lastRunAt: number | null,
+  localZone: string,
 ): { dueAt: number | null; error: string | null } {
   if (!job.enabled || !s.enabled) return { dueAt: null, error: null };
   try {
-    const next = nextRunTime(s, new Date(after), { localZone, lastRunAt: lastRunAt === null ? null : new Date(lastRunAt) });
+    const next = nextRunTime(s, new Date(after), {
+      localZone,
+      lastRunAt: lastRunAt === null ? null : new Date(lastRunAt),
+    });
     return { dueAt: next ? next.getTime() : null, error: null };
   } catch (err) {
     return { dueAt: null, error: errorMessage(err) };
@@ -85,7 +92,13 @@ export function initialDue(job: JobConfig, s: ScheduleConfig, lastRunAt: number 
  * a last run that now lies up to a day in the future is not repeated; an interval counts from
  * min(last run, now) so a backward jump never postpones it by more than one interval.
  */
-export function dueAfterBackwardJump(job: JobConfig, s: ScheduleConfig, lastRunAt: number | null, now: number, zone: string) {
+export function dueAfterBackwardJump(
+  job: JobConfig,
+  s: ScheduleConfig,
+  lastRunAt: number | null,
+  now: number,
+  zone: string,
+) {
   if (s.type === 'interval') return computeDue(job, s, now, lastRunAt === null ? now : Math.min(lastRunAt, now), zone);
   const ref = lastRunAt !== null && lastRunAt > now && lastRunAt - now <= 86_400_000 ? lastRunAt : now;
   return computeDue(job, s, ref, lastRunAt, zone);

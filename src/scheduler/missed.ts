@@ -59,8 +59,10 @@ export function decideJobRun(entries: readonly DueEntry[], now: number, graceSec
       missed = e;
     }
   }
-  if (onTime) return { run: { triggeredBy: 'schedule', scheduleId: onTime.scheduleId, dueAt: onTime.dueAt ?? now }, passed };
-  if (missed) return { run: { triggeredBy: 'missed', scheduleId: missed.scheduleId, dueAt: missed.dueAt ?? now }, passed };
+  if (onTime)
+    return { run: { triggeredBy: 'schedule', scheduleId: onTime.scheduleId, dueAt: onTime.dueAt ?? now }, passed };
+  if (missed)
+    return { run: { triggeredBy: 'missed', scheduleId: missed.scheduleId, dueAt: missed.dueAt ?? now }, passed };
   return { run: null, passed };
 }
 

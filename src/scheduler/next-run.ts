@@ -112,7 +112,10 @@ function nextCron(schedule: ScheduleConfig, after: Date, zone: string): Date | n
 function nextInterval(schedule: ScheduleConfig, after: Date, lastRunAt: Date | null | undefined): Date {
   const seconds = schedule.intervalSeconds;
   if (seconds === null || !Number.isInteger(seconds) || seconds < 1 || seconds > MAX_INTERVAL_SECONDS) {
-    throw invalid(schedule, `interval_seconds must be a whole number from 1 to ${MAX_INTERVAL_SECONDS}, got ${String(seconds)}`);
+    throw invalid(
+      schedule,
+      `interval_seconds must be a whole number from 1 to ${MAX_INTERVAL_SECONDS}, got ${String(seconds)}`,
+    );
   }
   if (!lastRunAt) return new Date(after.getTime());
   const step = seconds * 1000;

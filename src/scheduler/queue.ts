@@ -1,36 +1,72 @@
 /**
- * The device's run queue (C12): at most `maxConcurrent` runs at once, never two runs of one job
- * (running or pending), manual triggers ahead of scheduled ones, bounded. Pure bookkeeping: the
- * scheduler asks it what may start and tells it when a run ends; nothing here executes.
+ * The device's task queue (C12, issue 14): every task of this agent (a backup, a forget, a prune,
+ * a check, a restore, an unlock) waits here until it may start. Rules:
+ * - at most `maxConcurrent` backups at once (`max_concurrent_backups`);
+ * - never two tasks with one key (a backup's key is its job id), running or pending;
+ * - an exclusive task (prune, check, forget, unlock: restic takes an exclusive repository lock for
+ *   them) never runs beside a backup or another exclusive task on the same repository; a pending
+ *   exclusive task holds back later backups of its repository so a stream of backups cannot
+ *   starve it;
+ * - other non-backup tasks (restore) run beside backups, at most `maxConcurrent` of them, but never
+ *   beside (or ahead of a pending) exclusive task of their repository (issue 17);
+ * - manual triggers ahead of scheduled ones; bounded (`maxPending`).
+ * Pure bookkeeping: the scheduler asks it what may start and tells it when a task ends; nothing
+ * here executes.
  */
 import { AppError } from '../errors.js';
+import type { RunOperation } from '../db/queries/runs.js';
 import type { TriggeredBy } from './types.js';
 
-/** A requested run of one job. */
-export interface RunRequest {
-  jobId: string;
+/** The operations that need restic's exclusive repository lock (restic docs: "forget", "prune", "check", "unlock"). */
+export const EXCLUSIVE_OPERATIONS: ReadonlySet<RunOperation> = new Set(['forget', 'prune', 'check', 'unlock']);
+
+/** A requested task. A backup request needs only `jobId`, `triggeredBy`, `scheduleId`. */
+export interface TaskRequest<T = unknown> {
+  /** One task per key at a time; default the job id (a backup). */
+  key?: string;
+  /** The job; null for a repository-level task. */
+  jobId: string | null;
+  /** Default 'backup'. */
+  kind?: RunOperation;
+  /** What identifies the repository (see repositoryKey in src/tasks/task.ts); default: the job's own. */
+  repository?: string;
   triggeredBy: TriggeredBy;
   scheduleId: number | null;
   /** True when this run retries a failed one (see retry.ts). */
   retry?: boolean;
+  /** What the scheduler runs for a non-backup task (opaque here). */
+  payload?: T;
 }
 
-/** What became of a request. `position` is 1-based among pending runs. */
-export type OfferResult =
-  | { state: 'queued'; position: number }
-  | { state: 'already_running' }
-  | { state: 'already_queued'; position: number };
+/** A backup request (the scheduler's own). */
+export type RunRequest = TaskRequest;
 
-/** Most pending runs kept; one per job already bounds it, this guards a runaway config. */
+/** What became of a request. `position` is 1-based among pending tasks. */
+export type OfferResult =
+  { state: 'queued'; position: number } | { state: 'already_running' } | { state: 'already_queued'; position: number };
+
+/** Most pending tasks kept; one per key already bounds backups, this guards a runaway config or caller. */
 export const DEFAULT_MAX_PENDING = 1000;
 
-function priority(r: RunRequest): number {
+interface Entry<T> extends TaskRequest<T> {
+  key: string;
+  kind: RunOperation;
+  repository: string;
+}
+
+function priority(r: TaskRequest): number {
   return r.triggeredBy === 'manual' ? 0 : 1;
 }
 
-export class RunQueue {
-  private readonly pending: RunRequest[] = [];
-  private readonly runningJobs = new Map<string, RunRequest>();
+function normalise<T>(r: TaskRequest<T>): Entry<T> {
+  const key = r.key ?? r.jobId;
+  if (!key) throw new AppError('INVALID_INPUT', 'a task request needs a key or a job id');
+  return { ...r, key, kind: r.kind ?? 'backup', repository: r.repository ?? `job:${key}` };
+}
+
+export class TaskQueue<T = unknown> {
+  private readonly pending: Entry<T>[] = [];
+  private readonly running = new Map<string, Entry<T>>();
   private maxConcurrent: number;
   private readonly maxPending: number;
 
@@ -40,103 +76,140 @@ export class RunQueue {
     this.maxPending = opts.maxPending ?? DEFAULT_MAX_PENDING;
   }
 
-  /** Changes the concurrency limit; running runs are never stopped, only fewer start. */
+  /** Changes the concurrency limit; running tasks are never stopped, only fewer start. */
   setMaxConcurrent(n: number): void {
     this.maxConcurrent = Math.max(1, Math.floor(n));
   }
 
-  /** The current concurrency limit. */
+  /** The current concurrency limit of backups. */
   get limit(): number {
     return this.maxConcurrent;
   }
 
   /**
-   * Adds a run request. A job already running gives 'already_running' (nothing queued); a job
-   * already pending gives 'already_queued' (coalesced; a manual trigger moves a pending
-   * scheduled run ahead, among the manual ones). Throws AppError CONFLICT when the queue is full.
+   * Adds a request. A key already running gives 'already_running' (nothing queued); a key already
+   * pending gives 'already_queued' (coalesced; a manual trigger moves a pending scheduled one
+   * ahead, among the manual ones). Throws AppError CONFLICT when the queue is full.
    */
-  offer(req: RunRequest): OfferResult {
-    if (this.runningJobs.has(req.jobId)) return { state: 'already_running' };
-    const idx = this.pending.findIndex((p) => p.jobId === req.jobId);
+  offer(request: TaskRequest<T>): OfferResult {
+    const req = normalise(request);
+    if (this.running.has(req.key)) return { state: 'already_running' };
+    const idx = this.pending.findIndex((p) => p.key === req.key);
     if (idx >= 0) {
-      const existing = this.pending[idx] as RunRequest;
+      const existing = this.pending[idx] as Entry<T>;
       if (priority(req) < priority(existing)) {
         this.pending.splice(idx, 1);
         this.insert({ ...existing, triggeredBy: req.triggeredBy, scheduleId: req.scheduleId, retry: false });
       }
-      return { state: 'already_queued', position: this.positionOf(req.jobId) ?? 0 };
+      return { state: 'already_queued', position: this.positionOf(req.key) ?? 0 };
     }
     if (this.pending.length >= this.maxPending) {
-      throw new AppError('CONFLICT', `run queue is full (${this.maxPending} pending runs)`);
+      throw new AppError('CONFLICT', `task queue is full (${this.maxPending} pending tasks)`);
     }
-    this.insert({ ...req });
-    return { state: 'queued', position: this.positionOf(req.jobId) ?? 0 };
+    this.insert(req);
+    return { state: 'queued', position: this.positionOf(req.key) ?? 0 };
   }
 
-  private insert(req: RunRequest): void {
+  private insert(req: Entry<T>): void {
     const p = priority(req);
     let at = this.pending.findIndex((q) => priority(q) > p);
     if (at < 0) at = this.pending.length;
     this.pending.splice(at, 0, req);
   }
 
+  private count(pred: (e: Entry<T>) => boolean): number {
+    let n = 0;
+    for (const e of this.running.values()) if (pred(e)) n++;
+    return n;
+  }
+
   /**
-   * Moves pending runs to running while fewer than `maxConcurrent` run, in queue order, and
-   * returns the ones to start now. A pending job that is somehow running is skipped.
+   * Moves pending tasks to running, in queue order, while the rules allow (see the module doc),
+   * and returns the ones to start now. A task that may not start yet keeps its place; one behind
+   * it on another repository may start.
    */
-  takeStartable(): RunRequest[] {
-    const out: RunRequest[] = [];
-    while (this.runningJobs.size < this.maxConcurrent) {
-      const i = this.pending.findIndex((p) => !this.runningJobs.has(p.jobId));
-      if (i < 0) break;
-      const [next] = this.pending.splice(i, 1);
-      if (!next) break;
-      this.runningJobs.set(next.jobId, next);
-      out.push(next);
+  takeStartable(): TaskRequest<T>[] {
+    const out: Entry<T>[] = [];
+    /** Repositories a pending exclusive task waits for: later backups of them wait too. */
+    const reserved = new Set<string>();
+    for (let i = 0; i < this.pending.length;) {
+      const e = this.pending[i] as Entry<T>;
+      if (this.mayStart(e, reserved)) {
+        this.pending.splice(i, 1);
+        this.running.set(e.key, e);
+        out.push(e);
+        continue;
+      }
+      if (EXCLUSIVE_OPERATIONS.has(e.kind)) reserved.add(e.repository);
+      i++;
     }
-    return out;
+    return out.map((e) => ({ ...e }));
   }
 
-  /** Marks the job's run as ended (success or not); returns false if it was not running. */
-  finish(jobId: string): boolean {
-    return this.runningJobs.delete(jobId);
+  private mayStart(e: Entry<T>, reserved: ReadonlySet<string>): boolean {
+    if (this.running.has(e.key)) return false;
+    const sameRepo = (r: Entry<T>) => r.repository === e.repository;
+    // An exclusive task waits for everything on its repository (backups, restores: restic's
+    // non-exclusive locks), and everything on a repository waits for its exclusive task.
+    if (EXCLUSIVE_OPERATIONS.has(e.kind)) return this.count(sameRepo) === 0;
+    if (e.kind === 'backup')
+      return (
+        !reserved.has(e.repository) &&
+        this.count((r) => r.kind === 'backup') < this.maxConcurrent &&
+        this.count((r) => sameRepo(r) && EXCLUSIVE_OPERATIONS.has(r.kind)) === 0
+      );
+    return (
+      !reserved.has(e.repository) &&
+      this.count((r) => sameRepo(r) && EXCLUSIVE_OPERATIONS.has(r.kind)) === 0 &&
+      this.count((r) => r.kind === e.kind) < this.maxConcurrent
+    );
   }
 
-  /** Drops the job's pending run (job removed or disabled); returns true when one was dropped. */
-  dropPending(jobId: string): boolean {
-    const i = this.pending.findIndex((p) => p.jobId === jobId);
+  /** Marks the task with `key` as ended (success or not); returns false if it was not running. */
+  finish(key: string): boolean {
+    return this.running.delete(key);
+  }
+
+  /** Drops the pending task with `key` (job removed or disabled); returns true when one was dropped. */
+  dropPending(key: string): boolean {
+    const i = this.pending.findIndex((p) => p.key === key);
     if (i < 0) return false;
     this.pending.splice(i, 1);
     return true;
   }
 
-  /** Drops every pending run (agent stopping); returns how many were dropped. */
+  /** Drops every pending task (agent stopping); returns how many were dropped. */
   clearPending(): number {
     return this.pending.splice(0).length;
   }
 
-  /** 1-based position of the job's pending run, or null. */
-  positionOf(jobId: string): number | null {
-    const i = this.pending.findIndex((p) => p.jobId === jobId);
+  /** 1-based position of the pending task with `key`, or null. */
+  positionOf(key: string): number | null {
+    const i = this.pending.findIndex((p) => p.key === key);
     return i < 0 ? null : i + 1;
   }
 
-  /** The request the job is running under, or null. */
-  runningRequest(jobId: string): RunRequest | null {
-    return this.runningJobs.get(jobId) ?? null;
+  /** The request the task with `key` runs under, or null. */
+  runningRequest(key: string): TaskRequest<T> | null {
+    return this.running.get(key) ?? null;
   }
 
-  isRunning(jobId: string): boolean {
-    return this.runningJobs.has(jobId);
+  isRunning(key: string): boolean {
+    return this.running.has(key);
   }
 
-  /** Number of runs in progress. */
+  /** Number of tasks in progress (every kind). */
   get runningCount(): number {
-    return this.runningJobs.size;
+    return this.running.size;
   }
 
-  /** Copies of the pending requests, in the order they will start. */
-  pendingRequests(): RunRequest[] {
+  /** Copies of the running requests. */
+  runningRequests(): TaskRequest<T>[] {
+    return [...this.running.values()].map((p) => ({ ...p }));
+  }
+
+  /** Copies of the pending requests, in queue order. */
+  pendingRequests(): TaskRequest<T>[] {
     return this.pending.map((p) => ({ ...p }));
   }
 }

@@ -28,9 +28,7 @@ export interface RetryInput {
 
 /** Outcome: retry at a time, give up (with why), or the chain is over because the run succeeded. */
 export type RetryDecision =
-  | { action: 'retry'; retryAt: number; attempt: number }
-  | { action: 'reset' }
-  | { action: 'none'; reason: string };
+  { action: 'retry'; retryAt: number; attempt: number } | { action: 'reset' } | { action: 'none'; reason: string };
 
 /**
  * Decides whether and when to retry the run that just ended. `attempt` in a 'retry' result is
@@ -41,7 +39,10 @@ export function retryDecision(input: RetryInput): RetryDecision {
   if (SUCCESS_STATUSES.has(input.status)) return { action: 'reset' };
   if (!RETRYABLE_STATUSES.has(input.status)) return { action: 'none', reason: `status ${input.status} is not retried` };
   if (input.attemptsMade >= input.retryMaxAttempts) {
-    return { action: 'none', reason: `gave up after ${input.attemptsMade} retries (retry_max_attempts ${input.retryMaxAttempts})` };
+    return {
+      action: 'none',
+      reason: `gave up after ${input.attemptsMade} retries (retry_max_attempts ${input.retryMaxAttempts})`,
+    };
   }
   const retryAt = input.finishedAt + input.retryDelaySeconds * 1000;
   if (input.nextRegularRunAt !== null && retryAt >= input.nextRegularRunAt) {

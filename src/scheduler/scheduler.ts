@@ -5,19 +5,27 @@
  * queue (C12), owes one catch-up run per job after a sleep or downtime (C08), and retries failed
  * automatic runs (retry.ts). Time comes only from the injected Clock.
  */
-import type { Clock } from '../clock.js';
+import { MAX_TIMER_DELAY_MS, type Clock } from '../clock.js';
 import { agentSettings, type AgentSettings, type DeviceConfig, type JobConfig } from '../config/device-config.js';
 import { AppError, errorMessage } from '../errors.js';
 import {
-  computeDue, configLastRunAt, dueAfterBackwardJump, initialDue, newJobState, nextRegularDue,
-  type JobState, type ScheduleState,
+  computeDue,
+  configLastRunAt,
+  dueAfterBackwardJump,
+  initialDue,
+  newJobState,
+  nextRegularDue,
+  type JobState,
+  type ScheduleState,
 } from './job-state.js';
 import { decideJobRun } from './missed.js';
-import { RunQueue, type RunRequest } from './queue.js';
+import { TaskQueue, type TaskRequest } from './queue.js';
+import { repositoryKey, type Task } from '../tasks/task.js';
+import type { ScheduledTask } from './scheduled-task.js';
 import { buildStatus, type JobScheduleStatus } from './status.js';
-import { diffDeviceConfig, sameScheduleTiming, type ConfigChange } from './reload-diff.js';
+import { sameScheduleTiming } from '../config/config-diff.js';
 import { retryDecision } from './retry.js';
-import { silentLogger, type ExecuteFn, type SchedulerLogger } from './types.js';
+import { silentLogger, type ExecuteFn, type SchedulerLogger, type TriggeredBy } from './types.js';
 import { wallClockJump, type ClockReading } from './wall-clock.js';
 
 export type { JobScheduleStatus } from './status.js';
@@ -32,7 +40,15 @@ export interface SchedulerOptions {
   logger?: SchedulerLogger;
   /** Longest single timer delay (ms), default 60 000; always capped below 2^31-1. */
   maxTimerDelayMs?: number;
+  /**
+   * Runs a task of any kind other than the job backups above (forget, prune, check...) and
+   * resolves when it has ended and been recorded (the agent: RunLifecycle.run). Without it
+   * `enqueue` refuses.
+   */
+  runTask?: (task: Task) => Promise<{ status: string }>;
 }
+
+type RunRequest = TaskRequest<Task>;
 
 /** Answer to a trigger; `position` is 1-based in the queue (0 when started). */
 export type TriggerResult =
@@ -48,7 +64,10 @@ export class Scheduler {
   private readonly log: SchedulerLogger;
   private readonly maxDelay: number;
   private readonly jobs = new Map<string, JobState>();
-  private readonly queue = new RunQueue({ maxConcurrent: 1 });
+  private readonly queue = new TaskQueue<Task>({ maxConcurrent: 1 });
+  private readonly runTask: ((task: Task) => Promise<{ status: string }>) | null;
+  /** Tasks other than job backups that come back on their own (see scheduled-task.ts), by id. */
+  private readonly scheduledTasks = new Map<string, { task: ScheduledTask; dueAt: number | null }>();
   private readonly running = new Map<string, Promise<void>>();
   private settings: AgentSettings = agentSettings({});
   private config: DeviceConfig | null = null;
@@ -62,6 +81,7 @@ export class Scheduler {
     this.clock = opts.clock;
     this.localZone = opts.localZone;
     this.execute = opts.execute;
+    this.runTask = opts.runTask ?? null;
     const notify = opts.onNextRunComputed ?? (() => undefined);
     this.onNextRun = (id, at) => {
       try {
@@ -71,23 +91,24 @@ export class Scheduler {
       }
     };
     this.log = opts.logger ?? silentLogger;
-    this.maxDelay = Math.min(Math.max(1, opts.maxTimerDelayMs ?? 60_000), 2 ** 31 - 1);
+    this.maxDelay = Math.min(Math.max(1, opts.maxTimerDelayMs ?? 60_000), MAX_TIMER_DELAY_MS);
   }
 
-  /** Loads the first config (same as reload); returns the changes from an empty config. */
-  load(config: DeviceConfig): ConfigChange[] {
-    return this.reload(config);
+  /** Loads the first config (same as reload). */
+  load(config: DeviceConfig): void {
+    this.reload(config);
   }
 
   /**
-   * Applies a new config in place and returns what changed (also logged). Unchanged schedules keep
+   * Applies a new config in place. What changed is computed once, by the config sync that read it
+   * (src/config/config-diff.ts, logged and published there); here schedules are matched by id and
+   * timing (sameScheduleTiming). Unchanged schedules keep
    * their due times; added or changed schedules of a known job count from now (no catch-up); a
    * job new to the scheduler counts from its last run (so it may owe one catch-up). A running
    * backup finishes on the definition it started with; a removed or disabled job's pending run is
    * dropped; `max_concurrent_backups` applies to runs started from now on.
    */
-  reload(config: DeviceConfig): ConfigChange[] {
-    const changes = diffDeviceConfig(this.config, config);
+  reload(config: DeviceConfig): void {
     const now = this.clock.now();
     this.settings = agentSettings(config.settings);
     this.queue.setMaxConcurrent(this.settings.maxConcurrentBackups);
@@ -100,10 +121,8 @@ export class Scheduler {
     }
     for (const job of config.jobs) this.applyJob(job, now);
     this.config = config;
-    // The changes are logged once, by the config sync that read them (src/config/config-sync.ts).
     this.pump();
     this.rearm();
-    return changes;
   }
 
   private applyJob(job: JobConfig, now: number): void {
@@ -117,7 +136,8 @@ export class Scheduler {
     state.job = job;
     const fromConfig = configLastRunAt(job);
     if (fromConfig !== null && (state.lastRunAt === null || fromConfig > state.lastRunAt)) state.lastRunAt = fromConfig;
-    if (!job.enabled && this.queue.dropPending(job.id)) this.log.info({ jobId: job.id }, 'pending run dropped: job disabled');
+    if (!job.enabled && this.queue.dropPending(job.id))
+      this.log.info({ jobId: job.id }, 'pending run dropped: job disabled');
     if (!job.enabled) state.retry.retryAt = null;
     const old = state.schedules;
     state.schedules = new Map();
@@ -155,11 +175,70 @@ export class Scheduler {
     if (this.stopping) throw new AppError('CONFLICT', 'the agent is stopping; no new backups start');
     const state = this.jobs.get(jobId);
     if (!state) throw new AppError('NOT_FOUND', `job ${jobId} not found`);
-    const res = this.queue.offer({ jobId, triggeredBy, scheduleId: null });
+    const res = this.queue.offer({
+      jobId,
+      repository: repositoryKey(state.job.repository, jobId),
+      triggeredBy,
+      scheduleId: null,
+    });
     if (res.state !== 'queued') return res;
     this.pump();
     if (this.queue.isRunning(jobId)) return { state: 'started', position: 0 };
     return { state: 'queued', position: this.queue.positionOf(jobId) ?? res.position };
+  }
+
+  /**
+   * Asks for a task of any kind (a forget, a prune, a check...) through the same queue as the
+   * backups: it starts when the queue's rules allow (an exclusive task never beside a backup or
+   * another exclusive task of its repository). A task whose key is already running or queued is
+   * not queued twice. Throws AppError CONFLICT while stopping, when the queue is full, or when no
+   * runTask was given.
+   */
+  enqueue(task: Task): TriggerResult {
+    if (this.stopping) throw new AppError('CONFLICT', 'the agent is stopping; no new tasks start');
+    if (!this.runTask) throw new AppError('CONFLICT', `this scheduler cannot run ${task.kind} tasks`);
+    if (task.kind === 'backup' && task.job && this.jobs.has(task.job.id)) return this.trigger(task.job.id, 'manual');
+    const res = this.queue.offer(this.requestOf(task, task.triggeredBy));
+    if (res.state !== 'queued') return res;
+    this.pump();
+    if (this.queue.isRunning(task.key)) return { state: 'started', position: 0 };
+    return { state: 'queued', position: this.queue.positionOf(task.key) ?? res.position };
+  }
+
+  private requestOf(task: Task, triggeredBy: TriggeredBy): RunRequest {
+    return {
+      key: task.key,
+      jobId: task.job?.id ?? null,
+      kind: task.kind,
+      repository: task.repository,
+      triggeredBy,
+      scheduleId: null,
+      payload: task,
+    };
+  }
+
+  /**
+   * Adds (or replaces, by id) a task that says itself when it is next due; each time it is due the
+   * scheduler builds its Task and queues it. Issue 18's maintenance schedules come in this way.
+   */
+  addScheduledTask(st: ScheduledTask): void {
+    this.scheduledTasks.set(st.id, { task: st, dueAt: st.nextDue(this.clock.now(), null) });
+    this.rearm();
+  }
+
+  /** Removes a scheduled task (its pending run, if any, is dropped); false when unknown. */
+  removeScheduledTask(id: string): boolean {
+    const entry = this.scheduledTasks.get(id);
+    if (!entry) return false;
+    this.scheduledTasks.delete(id);
+    this.rearm();
+    return true;
+  }
+
+  /** Next due time of a scheduled task, or null (unknown, or not due again). */
+  scheduledTaskDue(id: string): Date | null {
+    const at = this.scheduledTasks.get(id)?.dueAt ?? null;
+    return at === null ? null : new Date(at);
   }
 
   /** Starts scheduling: runs owed catch-ups and due runs, then arms the timer. */
@@ -199,12 +278,17 @@ export class Scheduler {
     }
     const grace = this.settings.missedRunGraceSeconds;
     for (const state of this.jobs.values()) this.tickJob(state, now, grace);
+    this.tickScheduledTasks(now);
     this.pump();
     this.rearm();
   }
 
   private tickJob(state: JobState, now: number, grace: number): void {
-    const entries = [...state.schedules.values()].map((s) => ({ scheduleId: s.schedule.id, dueAt: s.dueAt, catchUp: s.schedule.catchUp }));
+    const entries = [...state.schedules.values()].map((s) => ({
+      scheduleId: s.schedule.id,
+      dueAt: s.dueAt,
+      catchUp: s.schedule.catchUp,
+    }));
     const decision = decideJobRun(entries, now, grace);
     for (const id of decision.passed) {
       const ss = state.schedules.get(id) as ScheduleState;
@@ -215,20 +299,45 @@ export class Scheduler {
     }
     let req: RunRequest | null = null;
     if (decision.run) {
-      req = { jobId: state.job.id, triggeredBy: decision.run.triggeredBy, scheduleId: decision.run.scheduleId };
+      req = {
+        jobId: state.job.id,
+        repository: repositoryKey(state.job.repository, state.job.id),
+        triggeredBy: decision.run.triggeredBy,
+        scheduleId: decision.run.scheduleId,
+      };
       state.retry.retryAt = null;
     } else if (decision.passed.length > 0) {
       this.log.info({ jobId: state.job.id }, 'missed run not caught up: catch_up is off');
     } else if (state.retry.retryAt !== null && state.retry.retryAt <= now) {
-      req = { jobId: state.job.id, triggeredBy: state.retry.triggeredBy, scheduleId: state.retry.scheduleId, retry: true };
+      req = {
+        jobId: state.job.id,
+        repository: repositoryKey(state.job.repository, state.job.id),
+        triggeredBy: state.retry.triggeredBy,
+        scheduleId: state.retry.scheduleId,
+        retry: true,
+      };
       state.retry.retryAt = null;
     }
     if (!req) return;
     try {
       const res = this.queue.offer(req);
-      if (res.state !== 'queued') this.log.info({ jobId: req.jobId, state: res.state }, 'due run coalesced: job already running or queued');
+      if (res.state !== 'queued')
+        this.log.info({ jobId: req.jobId, state: res.state }, 'due run coalesced: job already running or queued');
     } catch (err) {
       this.log.error({ jobId: req.jobId, err: errorMessage(err) }, 'due run not queued');
+    }
+  }
+
+  private tickScheduledTasks(now: number): void {
+    for (const [id, entry] of this.scheduledTasks) {
+      if (entry.dueAt === null || entry.dueAt > now) continue;
+      entry.dueAt = entry.task.nextDue(now, now);
+      try {
+        const res = this.queue.offer(this.requestOf(entry.task.create('schedule'), 'schedule'));
+        if (res.state !== 'queued') this.log.info({ task: id, state: res.state }, 'due task coalesced');
+      } catch (err) {
+        this.log.error({ task: id, err: errorMessage(err) }, 'due task not queued');
+      }
     }
   }
 
@@ -250,14 +359,18 @@ export class Scheduler {
     if (!this.started || this.stopping) return;
     let next: number | null = null;
     for (const state of this.jobs.values()) {
-      for (const t of [nextRegularDue(state), state.retry.retryAt]) if (t !== null && (next === null || t < next)) next = t;
+      for (const t of [nextRegularDue(state), state.retry.retryAt])
+        if (t !== null && (next === null || t < next)) next = t;
     }
+    for (const { dueAt } of this.scheduledTasks.values())
+      if (dueAt !== null && (next === null || dueAt < next)) next = dueAt;
     const now = this.clock.now();
     let delay = next === null ? this.maxDelay : Math.min(this.maxDelay, Math.max(0, Math.ceil(next - now)));
     // Guard against a due time that stays in the past (a bug): never spin, re-check each second.
     this.zeroDelays = delay === 0 ? this.zeroDelays + 1 : 0;
     if (this.zeroDelays > 100) {
-      if (this.zeroDelays === 101) this.log.error({}, 'scheduler: a due time stays in the past; checking once a second');
+      if (this.zeroDelays === 101)
+        this.log.error({}, 'scheduler: a due time stays in the past; checking once a second');
       delay = 1000;
     }
     this.cancelTimer = this.clock.setTimer(() => {
@@ -271,10 +384,31 @@ export class Scheduler {
     for (const req of this.queue.takeStartable()) this.startRun(req);
   }
 
+  private startTask(req: RunRequest, task: Task): void {
+    const key = task.key;
+    this.log.info({ task: key, operation: task.kind, triggeredBy: req.triggeredBy }, `${task.kind} starting`);
+    const done = (async () => {
+      try {
+        await (this.runTask as (t: Task) => Promise<{ status: string }>)(task);
+      } catch (err) {
+        this.log.error({ task: key, err: errorMessage(err) }, 'task executor threw');
+      }
+      this.queue.finish(key);
+      this.running.delete(key);
+      this.pump();
+      this.rearm();
+    })();
+    this.running.set(key, done);
+  }
+
   private startRun(req: RunRequest): void {
-    const state = this.jobs.get(req.jobId);
+    if (req.payload && req.kind !== undefined && req.kind !== 'backup') {
+      this.startTask(req, req.payload);
+      return;
+    }
+    const state = req.jobId ? this.jobs.get(req.jobId) : undefined;
     if (!state) {
-      this.queue.finish(req.jobId);
+      this.queue.finish(req.key ?? req.jobId ?? '');
       return;
     }
     const job = state.job;
@@ -282,13 +416,17 @@ export class Scheduler {
     state.lastRunAt = startedAt;
     state.runningSince = startedAt;
     if (req.retry) state.retry.attemptsMade += 1;
-    else if (req.triggeredBy !== 'manual') state.retry = { attemptsMade: 0, retryAt: null, triggeredBy: req.triggeredBy, scheduleId: req.scheduleId };
+    else if (req.triggeredBy !== 'manual')
+      state.retry = { attemptsMade: 0, retryAt: null, triggeredBy: req.triggeredBy, scheduleId: req.scheduleId };
     for (const ss of state.schedules.values()) {
       if (ss.schedule.type !== 'interval') continue;
       const next = computeDue(job, ss.schedule, startedAt, startedAt, this.localZone);
       this.setDue(state, ss.schedule.id, next.dueAt, ss.dueAt);
     }
-    this.log.info({ jobId: job.id, jobName: job.name, triggeredBy: req.triggeredBy, scheduleId: req.scheduleId }, 'backup starting');
+    this.log.info(
+      { jobId: job.id, jobName: job.name, triggeredBy: req.triggeredBy, scheduleId: req.scheduleId },
+      'backup starting',
+    );
     const done = (async () => {
       let status = 'failed';
       try {
@@ -302,9 +440,10 @@ export class Scheduler {
   }
 
   private finishRun(req: RunRequest, status: string): void {
-    this.queue.finish(req.jobId);
-    this.running.delete(req.jobId);
-    const state = this.jobs.get(req.jobId);
+    const jobId = req.jobId ?? '';
+    this.queue.finish(jobId);
+    this.running.delete(jobId);
+    const state = this.jobs.get(jobId);
     if (state) {
       state.runningSince = null;
       if (!this.stopping && (req.triggeredBy !== 'manual' || status === 'success' || status === 'partial')) {
@@ -317,14 +456,20 @@ export class Scheduler {
 
   private applyRetry(state: JobState, status: string): void {
     const d = retryDecision({
-      status, attemptsMade: state.retry.attemptsMade, finishedAt: this.clock.now(),
-      nextRegularRunAt: nextRegularDue(state), retryDelaySeconds: this.settings.retryDelaySeconds,
+      status,
+      attemptsMade: state.retry.attemptsMade,
+      finishedAt: this.clock.now(),
+      nextRegularRunAt: nextRegularDue(state),
+      retryDelaySeconds: this.settings.retryDelaySeconds,
       retryMaxAttempts: this.settings.retryMaxAttempts,
     });
     if (d.action === 'reset') state.retry = { ...state.retry, attemptsMade: 0, retryAt: null };
     else if (d.action === 'retry') {
       state.retry.retryAt = d.retryAt;
-      this.log.info({ jobId: state.job.id, attempt: d.attempt, retryAt: new Date(d.retryAt).toISOString() }, 'backup will be retried');
+      this.log.info(
+        { jobId: state.job.id, attempt: d.attempt, retryAt: new Date(d.retryAt).toISOString() },
+        'backup will be retried',
+      );
     } else {
       state.retry.retryAt = null;
       this.log.info({ jobId: state.job.id, status }, `no retry: ${d.reason}`);

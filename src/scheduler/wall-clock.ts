@@ -18,6 +18,6 @@ export interface ClockReading {
  * suspend), or 0 when the difference is below `thresholdMs`.
  */
 export function wallClockJump(prev: ClockReading, cur: ClockReading, thresholdMs = JUMP_THRESHOLD_MS): number {
-  const drift = (cur.wall - prev.wall) - (cur.mono - prev.mono);
+  const drift = cur.wall - prev.wall - (cur.mono - prev.mono);
   return Math.abs(drift) >= thresholdMs ? drift : 0;
 }

@@ -26,7 +26,11 @@ export interface Harness {
   logs: string[];
   /** The API token the server was started with; request() sends it unless `anonymous` or an own `authorization`. */
   token: string;
-  request(method: string, path: string, opts?: { headers?: Record<string, string>; body?: unknown; rawBody?: string; anonymous?: boolean }): Promise<Reply>;
+  request(
+    method: string,
+    path: string,
+    opts?: { headers?: Record<string, string>; body?: unknown; rawBody?: string; anonymous?: boolean },
+  ): Promise<Reply>;
   close(): Promise<void>;
 }
 
@@ -34,19 +38,35 @@ export interface Harness {
 export const HARNESS_TOKEN = 'harness-token-0123456789abcdef';
 
 /** Starts agent + server. `server` options override the defaults (bind 127.0.0.1:0). */
-export async function startHarness(opts: { server?: Partial<ApiServerOptions>; agent?: TestAgentOptions } = {}): Promise<Harness> {
+export async function startHarness(
+  opts: { server?: Partial<ApiServerOptions>; agent?: TestAgentOptions } = {},
+): Promise<Harness> {
   const agent = await startTestAgent(opts.agent);
   const logs: string[] = [];
-  const sink = new Writable({ write(chunk, _enc, cb) { if (logs.length < 10_000) logs.push(String(chunk)); cb(); } });
+  const sink = new Writable({
+    write(chunk, _enc, cb) {
+      if (logs.length < 10_000) logs.push(String(chunk));
+      cb();
+    },
+  });
   const logger = pino({ level: 'debug' }, sink);
   const token = opts.server?.apiToken ?? HARNESS_TOKEN;
-  const server = await createApiServer({ port: agent.port, bind: '127.0.0.1:0', logger, ...opts.server, apiToken: token });
+  const server = await createApiServer({
+    port: agent.port,
+    bind: '127.0.0.1:0',
+    logger,
+    ...opts.server,
+    apiToken: token,
+  });
   const url = await server.listen();
   const port = Number(new URL(url).port);
   const bodies: string[] = [];
   const request: Harness['request'] = (method, path, o = {}) =>
     new Promise((resolve, reject) => {
-      const headers: Record<string, string> = { ...(o.anonymous ? {} : { authorization: `Bearer ${token}` }), ...o.headers };
+      const headers: Record<string, string> = {
+        ...(o.anonymous ? {} : { authorization: `Bearer ${token}` }),
+        ...o.headers,
+      };
       let payload: string | undefined = o.rawBody;
       if (o.body !== undefined) {
         payload = JSON.stringify(o.body);
@@ -60,7 +80,11 @@ export async function startHarness(opts: { server?: Partial<ApiServerOptions>; a
           const text = Buffer.concat(chunks).toString('utf8');
           bodies.push(text);
           let json: unknown = undefined;
-          try { json = JSON.parse(text); } catch { /* not JSON */ }
+          try {
+            json = JSON.parse(text);
+          } catch {
+            /* not JSON */
+          }
           resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json });
         });
       });
@@ -69,8 +93,18 @@ export async function startHarness(opts: { server?: Partial<ApiServerOptions>; a
       req.end();
     });
   return {
-    agent, server, url, port, bodies, logs, request, token,
-    async close() { await server.close(); await agent.close(); },
+    agent,
+    server,
+    url,
+    port,
+    bodies,
+    logs,
+    request,
+    token,
+    async close() {
+      await server.close();
+      await agent.close();
+    },
   };
 }
 

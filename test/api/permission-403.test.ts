@@ -19,7 +19,11 @@ let limited: Database;
 async function admin(sql: string): Promise<void> {
   const c = new pg.Client({ connectionString: PG_ADMIN_URL });
   await c.connect();
-  try { await c.query(sql); } finally { await c.end(); }
+  try {
+    await c.query(sql);
+  } finally {
+    await c.end();
+  }
 }
 
 beforeAll(async () => {
@@ -43,17 +47,25 @@ afterAll(async () => {
 
 describe('database permission refusals in the API', () => {
   it('a write refused with 42501 is 403 FORBIDDEN naming the table right, not 500 DB_QUERY', async () => {
-    const err = await addJob(limited, { deviceId: 'dev-403', name: 'j', sourcePaths: ['/x'] }).then(() => null, (e: unknown) => e);
+    const err = await addJob(limited, { deviceId: 'dev-403', name: 'j', sourcePaths: ['/x'] }).then(
+      () => null,
+      (e: unknown) => e,
+    );
     expect(err).toMatchObject({ code: 'DB_QUERY' });
     const r = toHttpError(err);
     expect(r.status).toBe(403);
     expect(r.unexpected).toBe(false);
     expect(r.body.error.code).toBe('FORBIDDEN');
-    expect(r.body.error.message).toMatch(/^the database refused this change: permission denied for table backup_jobs \(this agent's database role lacks that right/);
+    expect(r.body.error.message).toMatch(
+      /^the database refused this change: permission denied for table backup_jobs \(this agent's database role lacks that right/,
+    );
   });
 
   it('other query errors stay 500 with the generic message', async () => {
-    const err = await owner.query('SELECT * FROM no_such_table_t13').then(() => null, (e: unknown) => e);
+    const err = await owner.query('SELECT * FROM no_such_table_t13').then(
+      () => null,
+      (e: unknown) => e,
+    );
     const r = toHttpError(err);
     expect(r.status).toBe(500);
     expect(r.body.error.message).toBe('internal error (DB_QUERY)');

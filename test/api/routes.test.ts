@@ -9,7 +9,13 @@ const unknownJob = '00000000-0000-4000-8000-000000000000';
 beforeAll(async () => {
   h = await startHarness({
     agent: { runMs: 800 },
-    server: { extraRoutes: (app) => { app.get('/metrics', { config: { summary: 'Prometheus metrics' } }, async (_req, reply) => reply.type('text/plain').send('# metrics\n')); } },
+    server: {
+      extraRoutes: (app) => {
+        app.get('/metrics', { config: { summary: 'Prometheus metrics' } }, async (_req, reply) =>
+          reply.type('text/plain').send('# metrics\n'),
+        );
+      },
+    },
   });
 });
 
@@ -57,7 +63,24 @@ describe('read endpoints', () => {
     const bad = await h.request('GET', '/runs?limit=0&job_id=x&color=red');
     expect(bad.status).toBe(400);
     expect(bad.json.error.code).toBe('INVALID_INPUT');
-    expect(bad.json.error.fields.map((f: { field: string }) => f.field).sort()).toEqual(['query.color', 'query.job_id', 'query.limit']);
+    expect(bad.json.error.fields.map((f: { field: string }) => f.field).sort()).toEqual([
+      'query.color',
+      'query.job_id',
+      'query.limit',
+    ]);
+  });
+
+  it('GET /runs?operation= filters by the kind of run and refuses an unknown kind', async () => {
+    const backups = await h.request('GET', '/runs?operation=backup&limit=200');
+    expect(backups.status).toBe(200);
+    expect(backups.json.runs.length).toBeGreaterThan(0);
+    expect(backups.json.runs.every((r: { operation: string }) => r.operation === 'backup')).toBe(true);
+    const forgets = await h.request('GET', '/runs?operation=forget');
+    expect(forgets.status).toBe(200);
+    expect(forgets.json.runs).toEqual([]);
+    const bad = await h.request('GET', '/runs?operation=copy');
+    expect(bad.status).toBe(400);
+    expect(bad.json.error.fields.map((f: { field: string }) => f.field)).toEqual(['query.operation']);
   });
 
   it('GET /runs/{id} returns the detail with unreadable files and output bounded; 404 and 400 otherwise', async () => {
@@ -86,7 +109,12 @@ describe('read endpoints', () => {
     const r = await h.request('GET', `/cron-preview?expr=${encodeURIComponent('0 4 1 * 1')}&tz=Europe/Prague&n=10`);
     expect(r.status).toBe(200);
     expect(r.json.nextRuns).toHaveLength(10);
-    const days = r.json.nextRuns.map((t: string) => new Date(t)).map((d: Date) => ({ dom: Number(new Intl.DateTimeFormat('en', { day: 'numeric', timeZone: 'Europe/Prague' }).format(d)), dow: new Intl.DateTimeFormat('en', { weekday: 'short', timeZone: 'Europe/Prague' }).format(d) }));
+    const days = r.json.nextRuns
+      .map((t: string) => new Date(t))
+      .map((d: Date) => ({
+        dom: Number(new Intl.DateTimeFormat('en', { day: 'numeric', timeZone: 'Europe/Prague' }).format(d)),
+        dow: new Intl.DateTimeFormat('en', { weekday: 'short', timeZone: 'Europe/Prague' }).format(d),
+      }));
     expect(days.every((d: { dom: number; dow: string }) => d.dom === 1 || d.dow === 'Mon')).toBe(true);
     expect(days.some((d: { dow: string }) => d.dow === 'Mon')).toBe(true);
     const bad = await h.request('GET', `/cron-preview?expr=${encodeURIComponent('61 * * * *')}`);
@@ -118,12 +146,28 @@ describe('OpenAPI', () => {
     const r = await h.request('GET', '/openapi.json');
     expect(r.status).toBe(200);
     const documented = new Set<string>();
-    for (const [p, ops] of Object.entries(r.json.paths as Record<string, object>)) for (const m of Object.keys(ops)) documented.add(`${m.toUpperCase()} ${p}`);
-    const registered = new Set(h.server.routes().filter((x) => x.method !== 'HEAD').map((x) => `${x.method} ${openApiPath(x.url)}`));
+    for (const [p, ops] of Object.entries(r.json.paths as Record<string, object>))
+      for (const m of Object.keys(ops)) documented.add(`${m.toUpperCase()} ${p}`);
+    const registered = new Set(
+      h.server
+        .routes()
+        .filter((x) => x.method !== 'HEAD')
+        .map((x) => `${x.method} ${openApiPath(x.url)}`),
+    );
     expect([...registered].sort()).toEqual([...documented].sort());
-    for (const key of ['GET /metrics', 'POST /config', 'GET /events', 'GET /runs/{id}', 'GET /cron-preview']) expect(documented.has(key)).toBe(true);
+    for (const key of ['GET /metrics', 'POST /config', 'GET /events', 'GET /runs/{id}', 'GET /cron-preview'])
+      expect(documented.has(key)).toBe(true);
     expect(r.json.paths['/config'].post.requestBody.content['application/json'].schema.properties.jobs).toBeDefined();
-    expect(r.json.paths['/runs'].get.parameters.map((p: { name: string }) => p.name).sort()).toEqual(['job_id', 'limit', 'offset']);
+    const runParams = r.json.paths['/runs'].get.parameters as { name: string; schema: { enum?: string[] } }[];
+    expect(runParams.map((p) => p.name).sort()).toEqual(['job_id', 'limit', 'offset', 'operation']);
+    expect(runParams.find((p) => p.name === 'operation')?.schema.enum).toEqual([
+      'backup',
+      'forget',
+      'prune',
+      'check',
+      'restore',
+      'unlock',
+    ]);
   });
 });
 
@@ -133,7 +177,10 @@ describe('POST /jobs/{id}/run and /runs/{id}/cancel', () => {
     const r = await h.request('POST', `/jobs/${job.id}/run`, { body: {} });
     expect(r.status).toBe(202);
     expect(r.json).toMatchObject({ state: 'started', jobId: job.id, position: 0 });
-    const again = await h.request('POST', `/jobs/${job.id}/run`, { headers: { 'content-type': 'application/json' }, rawBody: '' });
+    const again = await h.request('POST', `/jobs/${job.id}/run`, {
+      headers: { 'content-type': 'application/json' },
+      rawBody: '',
+    });
     expect(again.status).toBe(409);
     expect(again.json.error.code).toBe('CONFLICT');
     const st = await h.request('GET', '/status');
@@ -168,8 +215,22 @@ describe('POST /config', () => {
     const r = await h.request('POST', '/config', {
       body: {
         jobs: [
-          { id: docs.id, schedules: [{ id: docs.schedules[0].id, schedule_type: 'cron', cron_expression: '30 2 * * *', timezone: 'Europe/Prague' }] },
-          { name: 'Music', source_paths: ['/home/user/Music'], schedules: [{ schedule_type: 'interval', interval_seconds: 3600 }] },
+          {
+            id: docs.id,
+            schedules: [
+              {
+                id: docs.schedules[0].id,
+                schedule_type: 'cron',
+                cron_expression: '30 2 * * *',
+                timezone: 'Europe/Prague',
+              },
+            ],
+          },
+          {
+            name: 'Music',
+            source_paths: ['/home/user/Music'],
+            schedules: [{ schedule_type: 'interval', interval_seconds: 3600 }],
+          },
         ],
         settings: { repository_password: REDACTED },
       },
@@ -182,14 +243,27 @@ describe('POST /config', () => {
   });
 
   it('400 names every bad field, from the schema and from the agent', async () => {
-    const r = await h.request('POST', '/config', { body: { jobs: [{ name: '', source_paths: [] , schedules: [{ schedule_type: 'cron', cron_expression: '0 0 30 2 *' }] }], bogus: 1 } });
+    const r = await h.request('POST', '/config', {
+      body: {
+        jobs: [{ name: '', source_paths: [], schedules: [{ schedule_type: 'cron', cron_expression: '0 0 30 2 *' }] }],
+        bogus: 1,
+      },
+    });
     expect(r.status).toBe(400);
     expect(r.json.error.code).toBe('INVALID_INPUT');
-    expect(r.json.error.fields.map((f: { field: string }) => f.field).sort()).toEqual(['bogus', 'jobs[0].name', 'jobs[0].schedules[0].cron_expression', 'jobs[0].source_paths']);
+    expect(r.json.error.fields.map((f: { field: string }) => f.field).sort()).toEqual([
+      'bogus',
+      'jobs[0].name',
+      'jobs[0].schedules[0].cron_expression',
+      'jobs[0].source_paths',
+    ]);
     const ref = await h.request('POST', '/config', { body: { jobs: [{ id: unknownJob, enabled: false }] } });
     expect(ref.status).toBe(400);
     expect(ref.json.error.fields).toEqual([{ field: 'jobs[0].id', message: 'no such job on this device' }]);
-    const notJson = await h.request('POST', '/config', { headers: { 'content-type': 'application/json' }, rawBody: '{"jobs": [' });
+    const notJson = await h.request('POST', '/config', {
+      headers: { 'content-type': 'application/json' },
+      rawBody: '{"jobs": [',
+    });
     expect(notJson.status).toBe(400);
     expect(notJson.json.error.code).toBe('INVALID_INPUT');
   });

@@ -48,10 +48,16 @@ describe('DNS rebinding and CSRF', () => {
 
   it('refuses state-changing requests that are not application/json (415)', async () => {
     const job = h.agent.jobs[0]!.id;
-    const form = await h.request('POST', `/jobs/${job}/run`, { headers: { 'content-type': 'application/x-www-form-urlencoded' }, rawBody: 'a=1' });
+    const form = await h.request('POST', `/jobs/${job}/run`, {
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      rawBody: 'a=1',
+    });
     expect(form.status).toBe(415);
     expect(form.json.error.code).toBe('UNSUPPORTED_MEDIA_TYPE');
-    expect((await h.request('POST', `/jobs/${job}/run`, { headers: { 'content-type': 'text/plain' }, rawBody: '{}' })).status).toBe(415);
+    expect(
+      (await h.request('POST', `/jobs/${job}/run`, { headers: { 'content-type': 'text/plain' }, rawBody: '{}' }))
+        .status,
+    ).toBe(415);
     expect((await h.request('POST', `/jobs/${job}/run`)).status).toBe(415);
     const status = await h.request('GET', '/status');
     expect(status.json.jobs.find((j: { id: string }) => j.id === job).running).toBe(false);
@@ -74,7 +80,12 @@ describe('DNS rebinding and CSRF', () => {
   });
 
   it('sends the security headers on every response, errors included', async () => {
-    for (const r of [await h.request('GET', '/'), await h.request('GET', '/status'), await h.request('GET', '/nope'), await h.request('GET', '/x', { headers: { host: 'evil.example' } })]) {
+    for (const r of [
+      await h.request('GET', '/'),
+      await h.request('GET', '/status'),
+      await h.request('GET', '/nope'),
+      await h.request('GET', '/x', { headers: { host: 'evil.example' } }),
+    ]) {
       expect(r.headers['content-security-policy']).toMatch(/default-src 'self'/);
       expect(r.headers['content-security-policy']).toMatch(/frame-ancestors 'none'/);
       expect(r.headers['content-security-policy']).not.toMatch(/unsafe-inline|unsafe-eval/);
@@ -92,11 +103,15 @@ describe('DNS rebinding and CSRF', () => {
 describe('API token', () => {
   it('requires Authorization: Bearer on API routes (401), not on the UI shell and /health', async () => {
     expect((await t.request('GET', '/status', { anonymous: true })).status).toBe(401);
-    expect((await t.request('GET', '/status', { headers: { authorization: 'Bearer wrong-token-0123456789' } })).status).toBe(401);
+    expect(
+      (await t.request('GET', '/status', { headers: { authorization: 'Bearer wrong-token-0123456789' } })).status,
+    ).toBe(401);
     expect((await t.request('GET', '/status', { headers: { authorization: TOKEN } })).status).toBe(401);
     const ok = await t.request('GET', '/status', { headers: { authorization: `Bearer ${TOKEN}` } });
     expect(ok.status).toBe(200);
-    expect((await t.request('POST', `/jobs/${t.agent.jobs[0]!.id}/run`, { body: {}, anonymous: true })).status).toBe(401);
+    expect((await t.request('POST', `/jobs/${t.agent.jobs[0]!.id}/run`, { body: {}, anonymous: true })).status).toBe(
+      401,
+    );
     expect((await t.request('GET', '/health', { anonymous: true })).status).toBe(200);
     expect((await t.request('GET', '/', { anonymous: true })).status).toBe(200);
     expect((await t.request('GET', '/ui/app.js', { anonymous: true })).status).toBe(200);

@@ -4,17 +4,27 @@ import { startHarness, waitFor, type Harness } from './harness.js';
 
 let h: Harness;
 
-interface Stream { res: http.IncomingMessage; req: http.ClientRequest; text: () => string; close: () => void }
+interface Stream {
+  res: http.IncomingMessage;
+  req: http.ClientRequest;
+  text: () => string;
+  close: () => void;
+}
 
 function openStream(port: number, path = '/events'): Promise<Stream> {
   return new Promise((resolve, reject) => {
     let buf = '';
-    const req = http.get({ host: '127.0.0.1', port, path, agent: false, headers: { authorization: `Bearer ${h.token}` } }, (res) => {
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => { if (buf.length < 1_000_000) buf += c; });
-      res.on('error', () => {});
-      resolve({ res, req, text: () => buf, close: () => req.destroy() });
-    });
+    const req = http.get(
+      { host: '127.0.0.1', port, path, agent: false, headers: { authorization: `Bearer ${h.token}` } },
+      (res) => {
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => {
+          if (buf.length < 1_000_000) buf += c;
+        });
+        res.on('error', () => {});
+        resolve({ res, req, text: () => buf, close: () => req.destroy() });
+      },
+    );
     req.on('error', reject);
   });
 }
@@ -57,8 +67,21 @@ describe('GET /events', () => {
     const s = await openStream(h.port);
     await waitFor(() => s.text().includes('event: hello'));
     h.agent.port.events.emit('run.progress', {
-      runId: 1, jobId: h.agent.jobs[0]!.id,
-      progress: { percentDone: 0.5, totalFiles: 10, filesDone: 5, totalBytes: 100, bytesDone: 50, secondsElapsed: 3, secondsRemaining: 9223372036854775808, currentFiles: [] },
+      runId: 1,
+      operation: 'backup',
+      jobId: h.agent.jobs[0]!.id,
+      jobName: h.agent.jobs[0]!.name,
+      repositoryId: null,
+      progress: {
+        percentDone: 0.5,
+        totalFiles: 10,
+        filesDone: 5,
+        totalBytes: 100,
+        bytesDone: 50,
+        secondsElapsed: 3,
+        secondsRemaining: 9223372036854775808,
+        currentFiles: [],
+      },
     });
     await waitFor(() => s.text().includes('event: run.progress'));
     const data = JSON.parse(/event: run\.progress\ndata: (.*)\n/.exec(s.text())![1]!);

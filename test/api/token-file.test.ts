@@ -38,7 +38,11 @@ describe('the API token file', () => {
     ensureApiToken(dir); // folder 0700, file 0600, owned by this (root) user
     const mod = pathToFileURL(path.resolve(import.meta.dirname, '../../dist/api/auth/token-file.js')).href;
     const code = `import(${JSON.stringify(mod)}).then((m) => { try { m.readApiTokenForCli(${JSON.stringify(dir)}, undefined); console.log('READ'); } catch (e) { console.log(e.code + ': ' + e.message); } })`;
-    const r = spawnSync('setpriv', ['--reuid=nobody', '--regid=nogroup', '--clear-groups', process.execPath, '-e', code], { encoding: 'utf8', timeout: 30_000 });
+    const r = spawnSync(
+      'setpriv',
+      ['--reuid=nobody', '--regid=nogroup', '--clear-groups', process.execPath, '-e', code],
+      { encoding: 'utf8', timeout: 30_000 },
+    );
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).not.toContain('READ');
     expect(r.stdout).toContain(`UNAUTHORIZED: cannot read the agent's API token ${tokenPath(dir)} (permission denied)`);
@@ -49,7 +53,14 @@ describe('the API token file', () => {
     const dir = path.join(tmp, 'loose');
     ensureApiToken(dir);
     fs.chmodSync(tokenPath(dir), 0o644);
-    const err = (() => { try { ensureApiToken(dir); return null; } catch (e) { return e; } })();
+    const err = (() => {
+      try {
+        ensureApiToken(dir);
+        return null;
+      } catch (e) {
+        return e;
+      }
+    })();
     expect(isAppError(err, 'CONFIG_INVALID')).toBe(true);
     expect((err as Error).message).toContain(tokenPath(dir));
     expect((err as Error).message).toMatch(/mode 0644.*chmod 600/);
@@ -60,7 +71,14 @@ describe('the API token file', () => {
     const dir = path.join(tmp, 'foreign');
     ensureApiToken(dir);
     fs.chownSync(tokenPath(dir), 65534, 65534);
-    const err = (() => { try { ensureApiToken(dir); return null; } catch (e) { return e; } })();
+    const err = (() => {
+      try {
+        ensureApiToken(dir);
+        return null;
+      } catch (e) {
+        return e;
+      }
+    })();
     expect(isAppError(err, 'CONFIG_INVALID')).toBe(true);
     expect((err as Error).message).toMatch(/owned by uid 65534, not by the agent's user/);
   });
@@ -69,15 +87,26 @@ describe('the API token file', () => {
     const dataDir = path.join(tmp, 'agent-loose');
     fs.mkdirSync(dataDir, { recursive: true });
     fs.writeFileSync(tokenPath(dataDir), 'x'.repeat(43), { mode: 0o640 });
-    const local = parseLocalConfig(`device:\n  id: tok\nclient:\n  http_bind: "127.0.0.1:0"\n  data_dir: "${dataDir}"\n`, path.join(tmp, 'c.yaml'), {});
-    const err = await startAgent({ local, logger: pino({ level: 'silent' }) }).then(() => null, (e: unknown) => e);
+    const local = parseLocalConfig(
+      `device:\n  id: tok\nclient:\n  http_bind: "127.0.0.1:0"\n  data_dir: "${dataDir}"\n`,
+      path.join(tmp, 'c.yaml'),
+      {},
+    );
+    const err = await startAgent({ local, logger: pino({ level: 'silent' }) }).then(
+      () => null,
+      (e: unknown) => e,
+    );
     expect(isAppError(err, 'CONFIG_INVALID')).toBe(true);
     expect(fs.existsSync(path.join(dataDir, 'db'))).toBe(false);
   });
 
   it('metrics.public: true opens GET /metrics only; every other route still needs the token', async () => {
     const dataDir = path.join(tmp, 'agent-public');
-    const local = parseLocalConfig(`device:\n  id: tok\nclient:\n  http_bind: "127.0.0.1:0"\n  data_dir: "${dataDir}"\n  log_file: "${dataDir}/a.log"\nmetrics:\n  public: true\n`, path.join(tmp, 'c.yaml'), {});
+    const local = parseLocalConfig(
+      `device:\n  id: tok\nclient:\n  http_bind: "127.0.0.1:0"\n  data_dir: "${dataDir}"\n  log_file: "${dataDir}/a.log"\nmetrics:\n  public: true\n`,
+      path.join(tmp, 'c.yaml'),
+      {},
+    );
     const agent = await startAgent({ local, logger: pino({ level: 'silent' }) });
     try {
       expect((await fetch(`${agent.url}/metrics`)).status).toBe(200);

@@ -10,7 +10,12 @@ import { isAppError } from '../../src/errors.js';
 describe('the Windows data folder ACL', () => {
   it('removes inherited entries and grants full control to the owner, SYSTEM and Administrators only (well-known SIDs)', () => {
     expect(dataDirAclArgs('C:\\ProgramData\\rbackup2\\data')).toEqual([
-      'C:\\ProgramData\\rbackup2\\data', '/inheritance:r', '/grant:r', '*S-1-3-4:(OI)(CI)F', '*S-1-5-18:(OI)(CI)F', '*S-1-5-32-544:(OI)(CI)F',
+      'C:\\ProgramData\\rbackup2\\data',
+      '/inheritance:r',
+      '/grant:r',
+      '*S-1-3-4:(OI)(CI)F',
+      '*S-1-5-18:(OI)(CI)F',
+      '*S-1-5-32-544:(OI)(CI)F',
     ]);
   });
 
@@ -23,7 +28,11 @@ describe('the Windows data folder ACL', () => {
       caught = err;
     }
     expect(isAppError(caught, 'CONFIG_INVALID')).toBe(true);
-    expect((caught as Error).message).toMatch(/^C:\\Program Data\\rbackup2: could not limit the data folder to its owner, SYSTEM and Administrators/);
-    expect((caught as Error).message).toContain('icacls "C:\\Program Data\\rbackup2" /inheritance:r /grant:r *S-1-3-4:(OI)(CI)F');
+    expect((caught as Error).message).toMatch(
+      /^C:\\Program Data\\rbackup2: could not limit the data folder to its owner, SYSTEM and Administrators/,
+    );
+    expect((caught as Error).message).toContain(
+      'icacls "C:\\Program Data\\rbackup2" /inheritance:r /grant:r *S-1-3-4:(OI)(CI)F',
+    );
   });
 });

@@ -5,12 +5,17 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { JobConfig, RepositoryConfig } from '../../src/config/device-config.js';
-import { BackupOutputParser, type ParsedOutput } from '../../src/backup/output-parser.js';
+import { BackupOutputParser, type ParsedOutput } from '../../src/restic/backup-output.js';
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const fixturesDir = path.resolve(repoRoot, 'test/fixtures/restic-0.14');
 
-export interface Fixture { name: string; stdout: Buffer; stderr: Buffer; exitCode: number }
+export interface Fixture {
+  name: string;
+  stdout: Buffer;
+  stderr: Buffer;
+  exitCode: number;
+}
 
 /** Read fixture NAME (its .stdout, .stderr, .exitcode). */
 export function fixture(name: string): Fixture {
@@ -20,7 +25,11 @@ export function fixture(name: string): Fixture {
 
 /** All fixture names. */
 export function fixtureNames(): string[] {
-  return fs.readdirSync(fixturesDir).filter((f) => f.endsWith('.exitcode')).map((f) => f.replace(/\.exitcode$/, '')).sort();
+  return fs
+    .readdirSync(fixturesDir)
+    .filter((f) => f.endsWith('.exitcode'))
+    .map((f) => f.replace(/\.exitcode$/, ''))
+    .sort();
 }
 
 /** Parse stdout/stderr buffers in one go. */
@@ -33,14 +42,38 @@ export function parseAll(stdout: Buffer | string, stderr: Buffer | string = ''):
 }
 
 export function makeRepo(overrides: Partial<RepositoryConfig> = {}): RepositoryConfig {
-  return { id: null, name: 'default', url: '/nonexistent', password: 'x', passwordFile: null, passwordCommand: null, cacheDir: null, env: {}, ...overrides };
+  return {
+    id: null,
+    name: 'default',
+    url: '/nonexistent',
+    password: 'x',
+    passwordFile: null,
+    passwordCommand: null,
+    cacheDir: null,
+    env: {},
+    ...overrides,
+  };
 }
 
 export function makeJob(overrides: Partial<JobConfig> = {}): JobConfig {
   return {
-    id: '6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f', deviceId: 'dev1', name: 'device1/Dokumenty', description: null,
-    sourcePaths: ['/srv/data'], excludePatterns: [], tags: [], resticArgs: [], repositoryId: null, repository: makeRepo(),
-    enabled: true, originName: null, originId: null, accountId: null, schedules: [], hooks: [], updatedAt: '2026-01-01T00:00:00Z',
+    id: '6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f',
+    deviceId: 'dev1',
+    name: 'device1/Dokumenty',
+    description: null,
+    sourcePaths: ['/srv/data'],
+    excludePatterns: [],
+    tags: [],
+    resticArgs: [],
+    repositoryId: null,
+    repository: makeRepo(),
+    enabled: true,
+    originName: null,
+    originId: null,
+    accountId: null,
+    schedules: [],
+    hooks: [],
+    updatedAt: '2026-01-01T00:00:00Z',
     ...overrides,
   };
 }
@@ -53,5 +86,10 @@ export function tempDir(prefix: string): { dir: string; cleanup: () => void } {
 
 /** Run real restic synchronously with a clean env (RESTIC_* only from `env`). */
 export function restic(args: string[], env: Record<string, string>, input?: string): string {
-  return execFileSync('restic', args, { env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env }, input, encoding: 'utf8', stdio: ['pipe', 'pipe', 'pipe'] });
+  return execFileSync('restic', args, {
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env },
+    input,
+    encoding: 'utf8',
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
 }

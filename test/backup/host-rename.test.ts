@@ -15,20 +15,39 @@ const canUnshare = spawnSync('unshare', ['--uts', 'true']).status === 0;
 beforeAll(() => {
   tmp = tempDir('rbackup2-c29-');
   script = path.join(tmp.dir, 'one-backup.mjs');
-  fs.writeFileSync(script, `
+  fs.writeFileSync(
+    script,
+    `
     const { runBackup } = await import(${JSON.stringify(path.join(repoRoot, 'dist/backup/run-backup.js'))});
-    const { discoverRestic } = await import(${JSON.stringify(path.join(repoRoot, 'dist/backup/restic-version.js'))});
+    const { discoverRestic } = await import(${JSON.stringify(path.join(repoRoot, 'dist/restic/version.js'))});
     const job = JSON.parse(process.argv[2]);
     const restic = await discoverRestic('restic');
     const r = await runBackup({ job, restic, dataDir: process.argv[3] });
     console.log(JSON.stringify({ status: r.status, filesNew: r.filesNew, filesUnmodified: r.filesUnmodified, resticHost: r.resticHost, error: r.errorMessage }));
-  `);
+  `,
+  );
 });
 afterAll(() => tmp.cleanup());
 
 /** One backup in a fresh UTS namespace whose host name is `host`. */
-function backupAs(host: string, job: unknown): { status: string; filesNew: number; filesUnmodified: number; resticHost: string; error: string | null } {
-  const out = execFileSync('unshare', ['--uts', 'sh', '-c', `hostname "$0" && exec "${process.execPath}" "$1" "$2" "$3"`, host, script, JSON.stringify(job), path.join(tmp.dir, 'data')], { encoding: 'utf8' });
+function backupAs(
+  host: string,
+  job: unknown,
+): { status: string; filesNew: number; filesUnmodified: number; resticHost: string; error: string | null } {
+  const out = execFileSync(
+    'unshare',
+    [
+      '--uts',
+      'sh',
+      '-c',
+      `hostname "$0" && exec "${process.execPath}" "$1" "$2" "$3"`,
+      host,
+      script,
+      JSON.stringify(job),
+      path.join(tmp.dir, 'data'),
+    ],
+    { encoding: 'utf8' },
+  );
   return JSON.parse(out.trim().split('\n').pop() as string);
 }
 
@@ -53,7 +72,11 @@ describe.runIf(canUnshare)('C29 continuity when the computer is renamed', () => 
 
     const control = backupAs('third-name', { ...base, resticHost: null });
     expect(control.filesNew).toBe(10); // restic 0.14 found no parent for the new host name
-    const hosts = (JSON.parse(restic(['snapshots', '--json', '--repo', repoDir], { RESTIC_PASSWORD: 'pw' })) as { hostname: string }[]).map((s) => s.hostname);
+    const hosts = (
+      JSON.parse(restic(['snapshots', '--json', '--repo', repoDir], { RESTIC_PASSWORD: 'pw' })) as {
+        hostname: string;
+      }[]
+    ).map((s) => s.hostname);
     expect(hosts).toEqual(['old-name', 'old-name', 'third-name']);
   }, 120_000);
 });

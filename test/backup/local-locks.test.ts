@@ -14,14 +14,24 @@ describe('local repository lock folder', () => {
     expect(localRepositoryPath('/srv/restic repo', 'linux')).toBe('/srv/restic repo');
     expect(localRepositoryPath('local:/srv/repo', 'linux')).toBe('/srv/repo');
     expect(localRepositoryPath('C:\\Backups\\repo', 'win32')).toBe('C:\\Backups\\repo');
-    for (const url of ['sftp:user@host:/srv/repo', 's3:s3.amazonaws.com/bucket', 'rest:http://h:8000/', 'rclone:remote:x', 'repo', 'C:\\Backups\\repo']) {
+    for (const url of [
+      'sftp:user@host:/srv/repo',
+      's3:s3.amazonaws.com/bucket',
+      'rest:http://h:8000/',
+      'rclone:remote:x',
+      'repo',
+      'C:\\Backups\\repo',
+    ]) {
       expect(localRepositoryPath(url, 'linux')).toBeNull();
     }
   });
 
   it('C06 a freshly initialised restic repository has no locks; one lock file makes the full check run', async () => {
     const repo = path.join(tmp, 'repo');
-    execFileSync('restic', ['init'], { env: { ...process.env, RESTIC_REPOSITORY: repo, RESTIC_PASSWORD: 'pw' }, stdio: 'ignore' });
+    execFileSync('restic', ['init'], {
+      env: { ...process.env, RESTIC_REPOSITORY: repo, RESTIC_PASSWORD: 'pw' },
+      stdio: 'ignore',
+    });
     expect(await localRepositoryHasNoLocks(repo, 'linux')).toBe(true);
     expect(await localRepositoryHasNoLocks(`local:${repo}`, 'linux')).toBe(true);
     fs.writeFileSync(path.join(repo, 'locks', 'a'.repeat(64)), 'x');

@@ -5,7 +5,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { discoverRestic, type ResticVersion } from '../../src/backup/restic-version.js';
+import { discoverRestic, type ResticVersion } from '../../src/restic/version.js';
 import { runBackup } from '../../src/backup/run-backup.js';
 import { makeJob, makeRepo, restic, tempDir } from './helpers.js';
 
@@ -35,8 +35,16 @@ describe.runIf(process.getuid?.() === 0)('C34 names that are not UTF-8', () => {
     fs.mkdirSync(dataDir);
     execFileSync('chown', ['-R', `${NOBODY}:${NOBODY}`, repoDir, dataDir]);
     const wrapper = path.join(tmp.dir, 'restic-as-nobody');
-    fs.writeFileSync(wrapper, `#!/bin/sh\nexec setpriv --reuid=${NOBODY} --regid=${NOBODY} --clear-groups /usr/bin/restic "$@"\n`, { mode: 0o755 });
-    const r = await runBackup({ job: makeJob({ sourcePaths: [src], repository: makeRepo({ url: repoDir, password: 'pw' }) }), restic: { path: wrapper, version }, dataDir });
+    fs.writeFileSync(
+      wrapper,
+      `#!/bin/sh\nexec setpriv --reuid=${NOBODY} --regid=${NOBODY} --clear-groups /usr/bin/restic "$@"\n`,
+      { mode: 0o755 },
+    );
+    const r = await runBackup({
+      job: makeJob({ sourcePaths: [src], repository: makeRepo({ url: repoDir, password: 'pw' }) }),
+      restic: { path: wrapper, version },
+      dataDir,
+    });
     expect(r.status, r.errorMessage ?? '').toBe('partial');
     expect(r.unreadablePaths).toEqual([`${src}/\ufffd.txt`, `${src}/\ufffd.txt`]);
     expect(r.errorMessage).toContain('2 items could not be read');

@@ -5,12 +5,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ActiveRepositories } from '../../src/backup/active-repositories.js';
-import { discoverRestic, type ResticVersion } from '../../src/backup/restic-version.js';
+import { discoverRestic, type ResticVersion } from '../../src/restic/version.js';
 import { runBackup } from '../../src/backup/run-backup.js';
 import { systemClock } from '../../src/clock.js';
 import { lastSuccessFiles, migrate, recordResticHost, upsertDevice } from '../../src/db/index.js';
 import { EventBus } from '../../src/events.js';
 import { silentLogger } from '../../src/logging.js';
+import { observeRunMetrics } from '../../src/metrics/run-events.js';
 import { BackupMetrics } from '../../src/metrics/backup-metrics.js';
 import { RunLifecycle } from '../../src/runs/run-lifecycle.js';
 import { DbRunStore } from '../../src/runs/run-store.js';
@@ -39,11 +40,17 @@ describe('C25 a source that is a symbolic link to a folder', () => {
     const link = path.join(tmp.dir, 'Photos');
     fs.symlinkSync(real, link);
     const repo = newRepo('repo-c25');
-    const r = await runBackup({ job: makeJob({ sourcePaths: [link], repository: makeRepo({ url: repo, password: 'pw' }) }), restic: { path: 'restic', version }, dataDir: path.join(tmp.dir, 'data') });
+    const r = await runBackup({
+      job: makeJob({ sourcePaths: [link], repository: makeRepo({ url: repo, password: 'pw' }) }),
+      restic: { path: 'restic', version },
+      dataDir: path.join(tmp.dir, 'data'),
+    });
     expect(r.status).toBe('success');
     expect(r.totalFilesProcessed).toBe(3);
     expect(r.warnings.join('\n')).toContain(`Source ${link} is a symbolic link to the folder ${real}`);
-    const snaps = JSON.parse(restic(['snapshots', '--json', '--repo', repo], { RESTIC_PASSWORD: 'pw' })) as { paths: string[] }[];
+    const snaps = JSON.parse(restic(['snapshots', '--json', '--repo', repo], { RESTIC_PASSWORD: 'pw' })) as {
+      paths: string[];
+    }[];
     expect(snaps[0]?.paths).toEqual([real]);
   }, 60_000);
 });
@@ -57,20 +64,39 @@ forEachDatabase('C28 empty source folder', (getDb) => {
     for (let i = 0; i < 4; i++) fs.writeFileSync(path.join(disk, `f${i}`), String(i));
     const repo = newRepo(`repo-c28-${path.basename(disk)}`);
     const { rows } = await db.query<{ id: string }>(
-      "INSERT INTO backup_jobs (device_id, name, source_paths) VALUES ('dev-c28', 'disk', ARRAY[$1]) RETURNING id", [disk]);
-    const job = makeJob({ id: rows[0]!.id, deviceId: 'dev-c28', name: 'disk', sourcePaths: [disk], repository: makeRepo({ url: repo, password: 'pw' }) });
+      "INSERT INTO backup_jobs (device_id, name, source_paths) VALUES ('dev-c28', 'disk', ARRAY[$1]) RETURNING id",
+      [disk],
+    );
+    const job = makeJob({
+      id: rows[0]!.id,
+      deviceId: 'dev-c28',
+      name: 'disk',
+      sourcePaths: [disk],
+      repository: makeRepo({ url: repo, password: 'pw' }),
+    });
     const metrics = new BackupMetrics({ deviceId: 'dev-c28' });
+    // Metrics observe the run through the event bus, as in the agent (src/app.ts).
+    const events = new EventBus();
+    observeRunMetrics(events, metrics, silentLogger());
     const lifecycle = new RunLifecycle({
-      deviceId: 'dev-c28', dataDir: path.join(tmp.dir, 'data'), clock: systemClock, events: new EventBus(), store: new DbRunStore(db),
-      logger: silentLogger(), activeRepositories: new ActiveRepositories(), restic: () => ({ path: 'restic', version }), resticError: () => null,
-      previousFiles: (id) => lastSuccessFiles(db, id), recordResticHost: (id, h) => recordResticHost(db, id, h),
-      onFinished: (j, r) => metrics.recordRun({ jobId: j.id, jobName: j.name, status: r.status, endTime: new Date(r.endTime), durationSeconds: r.durationSeconds,
-        totalFilesProcessed: r.totalFilesProcessed, dataAddedBytes: r.dataAddedBytes, notASuccess: r.errorKind === 'empty_source' }),
+      deviceId: 'dev-c28',
+      dataDir: path.join(tmp.dir, 'data'),
+      clock: systemClock,
+      events,
+      store: new DbRunStore(db),
+      logger: silentLogger(),
+      activeRepositories: new ActiveRepositories(),
+      restic: () => ({ path: 'restic', version }),
+      resticError: () => null,
+      previousFiles: (id) => lastSuccessFiles(db, id),
+      recordResticHost: (id, h) => recordResticHost(db, id, h),
     });
     const first = await lifecycle.execute(job, 'manual');
     expect(first.status).toBe('success');
     // C29: the first backup records the job's restic host.
-    expect((await db.query('SELECT restic_host FROM backup_jobs WHERE id = $1', [job.id])).rows[0]).toEqual({ restic_host: os.hostname() });
+    expect((await db.query('SELECT restic_host FROM backup_jobs WHERE id = $1', [job.id])).rows[0]).toEqual({
+      restic_host: os.hostname(),
+    });
     const successLine = () => metrics.registry.getSingleMetricAsString('backup_last_success_timestamp');
     const before = await successLine();
     for (const f of fs.readdirSync(disk)) fs.rmSync(path.join(disk, f)); // the disk is "unmounted"
@@ -87,7 +113,12 @@ forEachDatabase('C28 empty source folder', (getDb) => {
   it('C28 an empty folder on the first backup is a plain success (nothing says it ever held files)', async () => {
     const empty = fs.mkdtempSync(path.join(tmp.dir, 'empty-'));
     const repo = newRepo(`repo-c28b-${path.basename(empty)}`);
-    const r = await runBackup({ job: makeJob({ sourcePaths: [empty], repository: makeRepo({ url: repo, password: 'pw' }) }), restic: { path: 'restic', version }, dataDir: path.join(tmp.dir, 'data'), previousFiles: null });
+    const r = await runBackup({
+      job: makeJob({ sourcePaths: [empty], repository: makeRepo({ url: repo, password: 'pw' }) }),
+      restic: { path: 'restic', version },
+      dataDir: path.join(tmp.dir, 'data'),
+      previousFiles: null,
+    });
     expect(r.status).toBe('success');
   }, 60_000);
 });

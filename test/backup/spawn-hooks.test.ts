@@ -4,9 +4,9 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { systemClock } from '../../src/clock.js';
 import { isAppError } from '../../src/errors.js';
 import { runHooks } from '../../src/backup/hooks.js';
-import { discoverRestic } from '../../src/backup/restic-version.js';
+import { discoverRestic } from '../../src/restic/version.js';
 import { runBackup } from '../../src/backup/run-backup.js';
-import { spawnProcess } from '../../src/backup/spawn.js';
+import { spawnProcess } from '../../src/restic/spawn.js';
 import { makeJob, makeRepo, tempDir } from './helpers.js';
 
 const tmp = tempDir('rbackup2-hooks-');
@@ -16,7 +16,13 @@ describe('spawn wrapper', () => {
   it('C07 cancel sends SIGINT first, then SIGKILL after the grace period', async () => {
     const marker = path.join(tmp.dir, 'got-int');
     // A child that notes SIGINT and ignores it: only SIGKILL ends it.
-    const p = spawnProcess({ command: '/bin/sh', args: ['-c', `trap 'echo int > "${marker}"' INT; echo ready; while :; do sleep 0.05; done`], env: { PATH: process.env.PATH ?? '' }, clock: systemClock, onStdout: () => undefined });
+    const p = spawnProcess({
+      command: '/bin/sh',
+      args: ['-c', `trap 'echo int > "${marker}"' INT; echo ready; while :; do sleep 0.05; done`],
+      env: { PATH: process.env.PATH ?? '' },
+      clock: systemClock,
+      onStdout: () => undefined,
+    });
     await new Promise((r) => setTimeout(r, 300));
     const t0 = Date.now();
     p.cancel(1);
@@ -49,8 +55,24 @@ describe('hooks', () => {
 
   it('pass run details only as env vars (no shell injection) and keep output bounded', async () => {
     const out = path.join(tmp.dir, 'env.txt');
-    const hooks = [{ id: 1, jobId: 'j', command: `printf '%s|%s|%s' "$RBACKUP2_JOB_NAME" "$RBACKUP2_RUN_STATUS" "$RBACKUP2_SNAPSHOT_ID" > "${out}"; seq 1 5000`, timing: 'end' as const, onError: 'continue' as const, enabled: true }];
-    const r = await runHooks(hooks, 'end', { ...base, runEnv: { RBACKUP2_JOB_NAME: 'x"; touch /tmp/pwned; "', RBACKUP2_RUN_STATUS: 'success', RBACKUP2_SNAPSHOT_ID: 'abcd1234' } });
+    const hooks = [
+      {
+        id: 1,
+        jobId: 'j',
+        command: `printf '%s|%s|%s' "$RBACKUP2_JOB_NAME" "$RBACKUP2_RUN_STATUS" "$RBACKUP2_SNAPSHOT_ID" > "${out}"; seq 1 5000`,
+        timing: 'end' as const,
+        onError: 'continue' as const,
+        enabled: true,
+      },
+    ];
+    const r = await runHooks(hooks, 'end', {
+      ...base,
+      runEnv: {
+        RBACKUP2_JOB_NAME: 'x"; touch /tmp/pwned; "',
+        RBACKUP2_RUN_STATUS: 'success',
+        RBACKUP2_SNAPSHOT_ID: 'abcd1234',
+      },
+    });
     expect(r.results[0]?.ok).toBe(true);
     expect(fs.readFileSync(out, 'utf8')).toBe('x"; touch /tmp/pwned; "|success|abcd1234');
     expect(r.results[0]?.output.split('\n').length).toBeLessThanOrEqual(51);
@@ -59,19 +81,44 @@ describe('hooks', () => {
 
   it('a failing start hook with on_error stop skips the backup; continue only warns; timeouts end the hook', async () => {
     const job = makeJob({
-      sourcePaths: [tmp.dir], repository: makeRepo({ url: path.join(tmp.dir, 'never-used') }),
+      sourcePaths: [tmp.dir],
+      repository: makeRepo({ url: path.join(tmp.dir, 'never-used') }),
       hooks: [
-        { id: 1, jobId: 'j', command: 'echo soft failure; exit 4', timing: 'start', onError: 'continue', enabled: true },
-        { id: 2, jobId: 'j', command: 'echo mount failed >&2; exit 2', timing: 'start', onError: 'stop', enabled: true },
+        {
+          id: 1,
+          jobId: 'j',
+          command: 'echo soft failure; exit 4',
+          timing: 'start',
+          onError: 'continue',
+          enabled: true,
+        },
+        {
+          id: 2,
+          jobId: 'j',
+          command: 'echo mount failed >&2; exit 2',
+          timing: 'start',
+          onError: 'stop',
+          enabled: true,
+        },
         { id: 3, jobId: 'j', command: 'exit 9', timing: 'start', onError: 'stop', enabled: false },
       ],
     });
-    const result = await runBackup({ job, restic: { path: 'restic', version: { major: 0, minor: 14, patch: 0, raw: '0.14.0' } }, dataDir: tmp.dir });
+    const result = await runBackup({
+      job,
+      restic: { path: 'restic', version: { major: 0, minor: 14, patch: 0, raw: '0.14.0' } },
+      dataDir: tmp.dir,
+    });
     expect(result).toMatchObject({ status: 'failed', errorKind: 'hook_failed', exitCode: null, attempts: 0 });
-    expect(result.errorMessage).toBe('The backup did not run: start hook "echo mount failed >&2; exit 2" failed (exit code 2): mount failed.');
+    expect(result.errorMessage).toBe(
+      'The backup did not run: start hook "echo mount failed >&2; exit 2" failed (exit code 2): mount failed.',
+    );
     expect(result.warnings).toContain('start hook "echo soft failure; exit 4" failed (exit code 4): soft failure.');
     expect(result.hooks).toHaveLength(2);
-    const slow = await runHooks([{ id: 1, jobId: 'j', command: 'sleep 30', timing: 'start', onError: 'stop', enabled: true }], 'start', { ...base, timeoutSeconds: 0.5, runEnv: {} });
+    const slow = await runHooks(
+      [{ id: 1, jobId: 'j', command: 'sleep 30', timing: 'start', onError: 'stop', enabled: true }],
+      'start',
+      { ...base, timeoutSeconds: 0.5, runEnv: {} },
+    );
     expect(slow.stop).toBe(true);
     expect(slow.results[0]?.timedOut).toBe(true);
   });

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ActiveRepositories } from '../../src/backup/active-repositories.js';
 import { cleanText, describeLock } from '../../src/backup/locks.js';
-import { discoverRestic, type ResticVersion } from '../../src/backup/restic-version.js';
+import { discoverRestic, type ResticVersion } from '../../src/restic/version.js';
 import { runBackup } from '../../src/backup/run-backup.js';
 import { makeJob, makeRepo, restic, tempDir } from './helpers.js';
 
@@ -24,7 +24,10 @@ afterAll(() => tmp.cleanup());
 async function staleExclusiveLock(repoDir: string): Promise<void> {
   const locksDir = path.join(repoDir, 'locks');
   // `restic key passwd` takes an exclusive lock and waits for the new password on stdin.
-  const child = spawn('restic', ['key', 'passwd'], { env: { PATH: process.env.PATH ?? '', RESTIC_REPOSITORY: repoDir, RESTIC_PASSWORD: 'pw' }, stdio: ['pipe', 'ignore', 'ignore'] });
+  const child = spawn('restic', ['key', 'passwd'], {
+    env: { PATH: process.env.PATH ?? '', RESTIC_REPOSITORY: repoDir, RESTIC_PASSWORD: 'pw' },
+    stdio: ['pipe', 'ignore', 'ignore'],
+  });
   const end = Date.now() + 15_000;
   while (fs.readdirSync(locksDir).length === 0) {
     if (Date.now() > end) throw new Error('no lock appeared');
@@ -46,11 +49,29 @@ describe('C31 stale lock, two jobs, one repository', () => {
       const src = path.join(tmp.dir, `src${n}`);
       fs.mkdirSync(src, { recursive: true });
       fs.writeFileSync(path.join(src, 'x.txt'), String(n));
-      return makeJob({ id: `6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4${n}`, name: `job${n}`, sourcePaths: [src], repository: makeRepo({ url: repoDir, password: 'pw' }) });
+      return makeJob({
+        id: `6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4${n}`,
+        name: `job${n}`,
+        sourcePaths: [src],
+        repository: makeRepo({ url: repoDir, password: 'pw' }),
+      });
     };
-    const results = await Promise.all([1, 2].map((n) => runBackup({ job: jobFor(n), restic: { path: 'restic', version }, dataDir: path.join(tmp.dir, 'data'), activeRepositories: active, lockWaitSeconds: 20, lockRetryDelaySeconds: 1 })));
+    const results = await Promise.all(
+      [1, 2].map((n) =>
+        runBackup({
+          job: jobFor(n),
+          restic: { path: 'restic', version },
+          dataDir: path.join(tmp.dir, 'data'),
+          activeRepositories: active,
+          lockWaitSeconds: 20,
+          lockRetryDelaySeconds: 1,
+        }),
+      ),
+    );
     expect(results.map((r) => r.status)).toEqual(['success', 'success']);
-    const unlocked = results.filter((r) => r.warnings.some((w) => /^Removed 1 stale lock\(s\) .*\(exclusive\).* with "restic unlock"\.$/.test(w)));
+    const unlocked = results.filter((r) =>
+      r.warnings.some((w) => /^Removed 1 stale lock\(s\) .*\(exclusive\).* with "restic unlock"\.$/.test(w)),
+    );
     expect(unlocked).toHaveLength(1);
     expect(fs.readdirSync(path.join(repoDir, 'locks'))).toEqual([]);
     for (const r of results) for (const w of r.warnings) expect(w).not.toMatch(CONTROL);
@@ -58,7 +79,15 @@ describe('C31 stale lock, two jobs, one repository', () => {
 
   it('C31 lock notes keep no terminal escape codes or control characters', () => {
     expect(cleanText('\u001b[31mFatal: unable to open\u001b[0m\r\n\u0007bell')).toBe('Fatal: unable to open\nbell');
-    expect(describeLock({ id: 'a', time: '2026-01-01T00:00:00Z', exclusive: true, hostname: 'evil\u001b]0;title\u0007host', username: 'u\u001b[2J', pid: 1 }))
-      .not.toMatch(CONTROL);
+    expect(
+      describeLock({
+        id: 'a',
+        time: '2026-01-01T00:00:00Z',
+        exclusive: true,
+        hostname: 'evil\u001b]0;title\u0007host',
+        username: 'u\u001b[2J',
+        pid: 1,
+      }),
+    ).not.toMatch(CONTROL);
   });
 });

@@ -3,9 +3,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { discoverRestic, type ResticVersion } from '../../src/backup/restic-version.js';
+import { discoverRestic, type ResticVersion } from '../../src/restic/version.js';
 import { runBackup } from '../../src/backup/run-backup.js';
-import { sftpCommandArgs } from '../../src/backup/sftp-command.js';
+import { sftpCommandArgs } from '../../src/restic/sftp-command.js';
 import { redactRepositoryUrl } from '../../src/backup/watchdog.js';
 import { startBlackHole } from '../helpers/black-hole.js';
 import { startRestServer } from '../helpers/rest-server.js';
@@ -43,7 +43,9 @@ describe('C27 a repository that never answers', () => {
       const url = `rest:http://alice:s3cret@127.0.0.1:${hole.port}/repo`;
       const t0 = performance.now();
       const r = await runBackup({
-        job: makeJob({ sourcePaths: [srcDir], repository: makeRepo({ url, password: 'pw' }) }), restic: { path: 'restic', version }, dataDir,
+        job: makeJob({ sourcePaths: [srcDir], repository: makeRepo({ url, password: 'pw' }) }),
+        restic: { path: 'restic', version },
+        dataDir,
         stallTimeoutSeconds: 3,
       });
       const seconds = (performance.now() - t0) / 1000;
@@ -68,8 +70,11 @@ describe('C27 a repository that never answers', () => {
       const progress: number[] = [];
       const t0 = performance.now();
       const r = await runBackup({
-        job: makeJob({ sourcePaths: [srcDir], repository: makeRepo({ url: server.url, password: 'pw' }) }), restic: { path: 'restic', version }, dataDir,
-        stallTimeoutSeconds: 4, onProgress: (p) => progress.push(p.bytesDone ?? 0),
+        job: makeJob({ sourcePaths: [srcDir], repository: makeRepo({ url: server.url, password: 'pw' }) }),
+        restic: { path: 'restic', version },
+        dataDir,
+        stallTimeoutSeconds: 4,
+        onProgress: (p) => progress.push(p.bytesDone ?? 0),
       });
       const seconds = (performance.now() - t0) / 1000;
       expect(r.status).toBe('failed');
@@ -91,8 +96,11 @@ describe('C27 a repository that never answers', () => {
     server.hang = /^POST \/data\//;
     try {
       const r = await runBackup({
-        job: makeJob({ sourcePaths: [srcDir], repository: makeRepo({ url: server.url, password: 'pw' }) }), restic: { path: 'restic', version }, dataDir,
-        stallTimeoutSeconds: 600, backupTimeoutSeconds: 3,
+        job: makeJob({ sourcePaths: [srcDir], repository: makeRepo({ url: server.url, password: 'pw' }) }),
+        restic: { path: 'restic', version },
+        dataDir,
+        stallTimeoutSeconds: 600,
+        backupTimeoutSeconds: 3,
       });
       expect(r.status).toBe('failed');
       expect(r.errorKind).toBe('timed_out');
@@ -108,7 +116,9 @@ describe('C27 a repository that never answers', () => {
     const server = await startRestServer(repoDir);
     try {
       const r = await runBackup({
-        job: makeJob({ sourcePaths: [srcDir], repository: makeRepo({ url: server.url, password: 'pw' }) }), restic: { path: 'restic', version }, dataDir,
+        job: makeJob({ sourcePaths: [srcDir], repository: makeRepo({ url: server.url, password: 'pw' }) }),
+        restic: { path: 'restic', version },
+        dataDir,
         stallTimeoutSeconds: 10,
       });
       expect(r.errorMessage).toBeNull();
@@ -131,11 +141,20 @@ describe('C35 restic and its ssh end together', () => {
     fs.mkdirSync(bin, { recursive: true });
     const record = path.join(tmp.dir, 'ssh-record');
     // A fake ssh: logs its argv and PIDs, starts a child, ignores SIGINT/SIGTERM and never speaks sftp.
-    fs.writeFileSync(path.join(bin, 'ssh'), `#!/bin/sh\ntrap '' INT TERM\necho "$*" > ${record}.args\nsleep 600 &\necho "$$ $!" > ${record}\nwait\n`, { mode: 0o755 });
+    fs.writeFileSync(
+      path.join(bin, 'ssh'),
+      `#!/bin/sh\ntrap '' INT TERM\necho "$*" > ${record}.args\nsleep 600 &\necho "$$ $!" > ${record}\nwait\n`,
+      { mode: 0o755 },
+    );
     const t0 = performance.now();
     const r = await runBackup({
-      job: makeJob({ sourcePaths: [srcDir], repository: makeRepo({ url: 'sftp:backup@nas.invalid:/srv/restic', password: 'pw' }) }),
-      restic: { path: 'restic', version }, dataDir, stallTimeoutSeconds: 3,
+      job: makeJob({
+        sourcePaths: [srcDir],
+        repository: makeRepo({ url: 'sftp:backup@nas.invalid:/srv/restic', password: 'pw' }),
+      }),
+      restic: { path: 'restic', version },
+      dataDir,
+      stallTimeoutSeconds: 3,
       agentEnv: { ...process.env, PATH: `${bin}:${process.env.PATH ?? ''}` },
     });
     const seconds = (performance.now() - t0) / 1000;
@@ -153,8 +172,11 @@ describe('C35 restic and its ssh end together', () => {
     expect(seconds).toBeLessThan(3 + 5 + 5);
   }, 60_000);
 
-  it('C35 sftpCommandArgs builds restic\'s own ssh command with fail-fast options, for both URL forms', () => {
-    expect(sftpCommandArgs('sftp:user@host:/srv/repo', 20)).toEqual(['-o', 'sftp.command=ssh -l user -o BatchMode=yes -o ConnectTimeout=20 -o ServerAliveInterval=15 -o ServerAliveCountMax=4 host -s sftp']);
+  it("C35 sftpCommandArgs builds restic's own ssh command with fail-fast options, for both URL forms", () => {
+    expect(sftpCommandArgs('sftp:user@host:/srv/repo', 20)).toEqual([
+      '-o',
+      'sftp.command=ssh -l user -o BatchMode=yes -o ConnectTimeout=20 -o ServerAliveInterval=15 -o ServerAliveCountMax=4 host -s sftp',
+    ]);
     expect(sftpCommandArgs('sftp://u@h:2222//srv/repo')[1]).toMatch(/^sftp\.command=ssh -p 2222 -l u .* h -s sftp$/);
     expect(sftpCommandArgs('/srv/repo')).toEqual([]);
     expect(sftpCommandArgs('rest:http://h/')).toEqual([]);

@@ -40,21 +40,39 @@ afterAll(async () => {
 describe('access commands', () => {
   it('ui-password stores a scrypt hash read from stdin; the running agent signs in with it; the CLI uses the token file', async () => {
     const port = await freePort();
-    const config = writeAgentConfig({ dir, deviceId: DEVICE, port, databaseUrl: dbUrl, dataDir: path.join(dir, 'data'), apiToken: null });
+    const config = writeAgentConfig({
+      dir,
+      deviceId: DEVICE,
+      port,
+      databaseUrl: dbUrl,
+      dataDir: path.join(dir, 'data'),
+      apiToken: null,
+    });
     const secret = 'heslo "z" stdin; $HOME';
     const set = await procs.runCli(['--config', config, 'ui-password'], { input: `${secret}\n` });
     expect(set.code, set.stderr).toBe(0);
     expect(set.stdout).toMatch(/web UI password set for device access-cli/);
-    const { rows } = await db.query<{ value: string }>("SELECT value FROM settings WHERE device_id = $1 AND key = 'ui_password_hash'", [DEVICE]);
+    const { rows } = await db.query<{ value: string }>(
+      "SELECT value FROM settings WHERE device_id = $1 AND key = 'ui_password_hash'",
+      [DEVICE],
+    );
     expect(rows[0]?.value).toMatch(/^scrypt\$15\$8\$1\$/);
     expect(rows[0]?.value).not.toContain(secret);
     expect(await verifyPassword(secret, rows[0]?.value)).toBe(true);
 
     await procs.startAgentReady(config, port);
-    const login = await fetch(`http://127.0.0.1:${port}/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ password: secret }) });
+    const login = await fetch(`http://127.0.0.1:${port}/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ password: secret }),
+    });
     expect(login.status).toBe(200);
     expect(login.headers.get('set-cookie')).toMatch(/^rbackup2_session=.*HttpOnly; SameSite=Strict/);
-    const wrong = await fetch(`http://127.0.0.1:${port}/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ password: 'nope' }) });
+    const wrong = await fetch(`http://127.0.0.1:${port}/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ password: 'nope' }),
+    });
     expect(wrong.status).toBe(401);
     // the CLI's agent client (used while an agent holds the embedded database) reads <data_dir>/api-token itself
     const { agentRequest } = await import('../../src/cli/agent-client.js');

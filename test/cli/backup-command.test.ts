@@ -31,16 +31,33 @@ function mkdir(...parts: string[]): string {
 }
 
 function resticJson(repo: string, args: string[]): unknown {
-  return JSON.parse(execFileSync('/usr/bin/restic', [...args, '--json', '--no-lock'], {
-    env: { PATH: '/usr/bin:/bin', RESTIC_REPOSITORY: repo, RESTIC_PASSWORD: PASSWORD, RESTIC_CACHE_DIR: path.join(root, 'test-cache') }, encoding: 'utf8',
-  }));
+  return JSON.parse(
+    execFileSync('/usr/bin/restic', [...args, '--json', '--no-lock'], {
+      env: {
+        PATH: '/usr/bin:/bin',
+        RESTIC_REPOSITORY: repo,
+        RESTIC_PASSWORD: PASSWORD,
+        RESTIC_CACHE_DIR: path.join(root, 'test-cache'),
+      },
+      encoding: 'utf8',
+    }),
+  );
 }
 
 function initRepo(dir: string): void {
-  execFileSync('/usr/bin/restic', ['init'], { env: { PATH: '/usr/bin:/bin', RESTIC_REPOSITORY: dir, RESTIC_PASSWORD: PASSWORD, RESTIC_CACHE_DIR: path.join(root, 'test-cache') }, stdio: 'ignore' });
+  execFileSync('/usr/bin/restic', ['init'], {
+    env: {
+      PATH: '/usr/bin:/bin',
+      RESTIC_REPOSITORY: dir,
+      RESTIC_PASSWORD: PASSWORD,
+      RESTIC_CACHE_DIR: path.join(root, 'test-cache'),
+    },
+    stdio: 'ignore',
+  });
 }
 
-async function runRow(id: number): Promise<Record<string, any>> { // eslint-disable-line @typescript-eslint/no-explicit-any
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+async function runRow(id: number): Promise<Record<string, any>> {
   const { rows } = await db.query<Record<string, unknown>>('SELECT * FROM runs WHERE id = $1', [id]);
   return rows[0] as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 }
@@ -61,10 +78,26 @@ beforeAll(async () => {
   fs.writeFileSync(path.join(src, 'a.txt'), 'hello\n');
   fs.writeFileSync(path.join(src, 'b.bin'), Buffer.alloc(50_000, 7));
   await addJob(db, { deviceId: DEVICE, name: 'ok-job', sourcePaths: [path.join(root, 'src')], repositoryId: repo.id });
-  await addJob(db, { deviceId: DEVICE, name: 'missing-src', sourcePaths: [path.join(root, 'no', 'such', 'folder')], repositoryId: repo.id });
+  await addJob(db, {
+    deviceId: DEVICE,
+    name: 'missing-src',
+    sourcePaths: [path.join(root, 'no', 'such', 'folder')],
+    repositoryId: repo.id,
+  });
   const gone = await addRepository(db, { name: 'gone', url: path.join(root, 'no-repo-here'), password: PASSWORD });
-  await addJob(db, { deviceId: DEVICE, name: 'missing-repo', sourcePaths: [path.join(root, 'src')], repositoryId: gone.id });
-  config = writeAgentConfig({ dir: mkdir('cfg'), deviceId: DEVICE, port: 1, databaseUrl: tmp.url, dataDir: mkdir('data') });
+  await addJob(db, {
+    deviceId: DEVICE,
+    name: 'missing-repo',
+    sourcePaths: [path.join(root, 'src')],
+    repositoryId: gone.id,
+  });
+  config = writeAgentConfig({
+    dir: mkdir('cfg'),
+    deviceId: DEVICE,
+    port: 1,
+    databaseUrl: tmp.url,
+    dataDir: mkdir('data'),
+  });
 }, 120_000);
 
 afterAll(async () => {
@@ -123,6 +156,35 @@ describe('rbackup2 backup JOB', () => {
   }, 120_000);
 });
 
+describe('rbackup2 backup JOB: which job', () => {
+  it("finds the job by its id too; an unknown job, another device's job and an invalid job are refused by name", async () => {
+    const { rows } = await db.query<{ id: string }>('SELECT id FROM backup_jobs WHERE device_id = $1 AND name = $2', [
+      DEVICE,
+      'ok-job',
+    ]);
+    const byId = await procs.runCli(['--config', config, 'backup', rows[0]!.id, '--json']);
+    expect(byId.code, byId.stderr).toBe(0);
+    expect(JSON.parse(byId.stdout)).toMatchObject({ jobName: 'ok-job', status: 'success' });
+
+    const unknown = await procs.runCli(['--config', config, 'backup', 'no-such-job']);
+    expect(unknown.code).not.toBe(0);
+    expect(unknown.stderr).toContain(`job "no-such-job" not found on device ${DEVICE}`);
+
+    await upsertDevice(db, { id: 'other-device' });
+    const other = await addJob(db, { deviceId: 'other-device', name: 'theirs', sourcePaths: ['/srv'] });
+    const theirs = await procs.runCli(['--config', config, 'backup', other.id]);
+    expect(theirs.code).not.toBe(0);
+    expect(theirs.stderr).toContain(`not found on device ${DEVICE}`);
+
+    // SQL-edited into an invalid state: the reason names the column
+    await addJob(db, { deviceId: DEVICE, name: 'broken', sourcePaths: ['/srv'] });
+    await db.query("UPDATE backup_jobs SET source_paths = '{}' WHERE device_id = $1 AND name = 'broken'", [DEVICE]);
+    const invalid = await procs.runCli(['--config', config, 'backup', 'broken']);
+    expect(invalid.code).not.toBe(0);
+    expect(invalid.stderr).toContain('job "broken" is invalid: source_paths is empty');
+  }, 120_000);
+});
+
 describe('C04 partial backup with real restic as user nobody', () => {
   it('C04 exit code 3 gives partial: snapshot id kept, unreadable path listed in the run record', async () => {
     const repoDir = path.join(root, 'nobody-repo');
@@ -135,11 +197,19 @@ describe('C04 partial backup with real restic as user nobody', () => {
     execFileSync('chown', ['-R', `${NOBODY}:${NOBODY}`, repoDir, src, dataDir]);
     fs.chmodSync(secret, 0o000);
     const wrapper = path.join(mkdir('bin'), 'restic-as-nobody');
-    fs.writeFileSync(wrapper, `#!/bin/sh\nexec setpriv --reuid=${NOBODY} --regid=${NOBODY} --clear-groups /usr/bin/restic "$@"\n`, { mode: 0o755 });
+    fs.writeFileSync(
+      wrapper,
+      `#!/bin/sh\nexec setpriv --reuid=${NOBODY} --regid=${NOBODY} --clear-groups /usr/bin/restic "$@"\n`,
+      { mode: 0o755 },
+    );
     const repo = await addRepository(db, { name: 'nobody', url: repoDir, password: PASSWORD });
     await addJob(db, { deviceId: DEVICE, name: 'partial-job', sourcePaths: [src], repositoryId: repo.id });
     const cfg = writeAgentConfig({
-      dir: mkdir('nobody-cfg'), deviceId: DEVICE, port: 1, dataDir, resticBinary: wrapper,
+      dir: mkdir('nobody-cfg'),
+      deviceId: DEVICE,
+      port: 1,
+      dataDir,
+      resticBinary: wrapper,
       databaseUrl: dbUrl,
     });
 
@@ -161,7 +231,13 @@ describe('C04 partial backup with real restic as user nobody', () => {
     const snaps = resticJson(repoDir, ['snapshots']) as { short_id: string }[];
     expect(snaps.map((s) => s.short_id)).toContain(out.snapshotId);
     const files = execFileSync('/usr/bin/restic', ['ls', '--no-lock', out.snapshotId], {
-      env: { PATH: '/usr/bin:/bin', RESTIC_REPOSITORY: repoDir, RESTIC_PASSWORD: PASSWORD, RESTIC_CACHE_DIR: path.join(root, 'test-cache') }, encoding: 'utf8',
+      env: {
+        PATH: '/usr/bin:/bin',
+        RESTIC_REPOSITORY: repoDir,
+        RESTIC_PASSWORD: PASSWORD,
+        RESTIC_CACHE_DIR: path.join(root, 'test-cache'),
+      },
+      encoding: 'utf8',
     });
     expect(files).toContain(path.join(src, 'readable.txt'));
     expect(files).not.toContain(secret);

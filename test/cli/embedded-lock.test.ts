@@ -3,11 +3,22 @@
  * read commands go through the agent's API, `migrate` and a second agent refuse with one line
  * naming the lock, and an agent killed with SIGKILL leaves a folder that opens again.
  */
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { addJob, addSchedule, embeddedDataDir, migrate, openPglite, pgliteLockPath, readPgliteLock, upsertDevice } from '../../src/db/index.js';
+import {
+  addJob,
+  addRepository,
+  addSchedule,
+  embeddedDataDir,
+  migrate,
+  openPglite,
+  pgliteLockPath,
+  readPgliteLock,
+  upsertDevice,
+} from '../../src/db/index.js';
 import { ProcessGroup, freePort, waitFor, writeAgentConfig, type AgentProcess } from '../helpers/agent-process.js';
 import { freshPgliteDir } from '../helpers/databases.js';
 
@@ -43,7 +54,29 @@ describe('C18 embedded database used by a running agent', () => {
     try {
       await migrate(db);
       await upsertDevice(db, { id: DEVICE });
-      const job = await addJob(db, { deviceId: DEVICE, name: 'c18-job', sourcePaths: ['/srv/c18'] });
+      // A real repository with one snapshot of the job (tag backup:<uuid>), made by restic directly.
+      const repoDir = path.join(tempDir(), 'repo');
+      const source = tempDir();
+      fs.writeFileSync(path.join(source, 'a.txt'), 'c18\n');
+      const repo = await addRepository(db, { name: 'c18-repo', url: repoDir, password: 'pw-c18' });
+      const job = await addJob(db, {
+        deviceId: DEVICE,
+        name: 'c18-job',
+        sourcePaths: ['/srv/c18'],
+        repositoryId: repo.id,
+      });
+      const env = {
+        PATH: process.env.PATH ?? '',
+        HOME: os.tmpdir(),
+        RESTIC_REPOSITORY: repoDir,
+        RESTIC_PASSWORD: 'pw-c18',
+      };
+      execFileSync('restic', ['init'], { env, stdio: 'ignore', timeout: 60_000 });
+      execFileSync('restic', ['backup', '--tag', `backup:${job.id}`, '--host', 'other-pc', source], {
+        env,
+        stdio: 'ignore',
+        timeout: 60_000,
+      });
       await addSchedule(db, { jobId: job.id, type: 'cron', cronExpression: '0 3 1 1 *', catchUp: false });
       jobId = job.id;
     } finally {
@@ -58,10 +91,19 @@ describe('C18 embedded database used by a running agent', () => {
     expect(readPgliteLock(embeddedDataDir(dataDir))?.pid).toBe(agent.pid);
     const list = await cli('job', 'list');
     expect(list.code, list.stderr).toBe(0);
-    expect(list.stdout).toMatch(new RegExp(`^${jobId}\\s+${DEVICE}\\s+c18-job\\s+true\\s+#\\d+ cron "0 3 1 1 \\*"`, 'm'));
+    expect(list.stdout).toMatch(
+      new RegExp(`^${jobId}\\s+${DEVICE}\\s+c18-job\\s+true\\s+#\\d+ cron "0 3 1 1 \\*"`, 'm'),
+    );
     const runs = await cli('runs');
     expect(runs.code, runs.stderr).toBe(0);
     expect(runs.stdout.split('\n')[0]).toMatch(/^ID\s+JOB\s+STATUS/);
+    // snapshots goes through GET /jobs/{id}/snapshots of the agent, in the CLI's own shape.
+    const snaps = await cli('snapshots', 'c18-job', '--json');
+    expect(snaps.code, snaps.stderr).toBe(0);
+    const listed = JSON.parse(snaps.stdout) as { snapshots: Record<string, unknown>[] };
+    expect(listed.snapshots).toHaveLength(1);
+    expect(Object.keys(listed.snapshots[0]!).sort()).toEqual(['hostname', 'id', 'paths', 'short_id', 'tags', 'time']);
+    expect(listed.snapshots[0]).toMatchObject({ hostname: 'other-pc', tags: [`backup:${jobId}`] });
     // The agent is still the only holder and still serves.
     expect(readPgliteLock(embeddedDataDir(dataDir))?.pid).toBe(agent.pid);
   }, 120_000);
@@ -106,10 +148,15 @@ describe('C18 embedded database used by a running agent', () => {
     expect(stopped.code, again.stderr.slice(-2000)).toBe(0);
     expect(fs.existsSync(pgliteLockPath(embeddedDataDir(dataDir)))).toBe(false);
     // With no agent running, the CLI opens the folder itself.
-    const direct = await waitFor('direct job list', async () => {
-      const r = await cli('job', 'list');
-      return r.code === 0 ? r : null;
-    }, 60_000, 500);
+    const direct = await waitFor(
+      'direct job list',
+      async () => {
+        const r = await cli('job', 'list');
+        return r.code === 0 ? r : null;
+      },
+      60_000,
+      500,
+    );
     expect(direct.stdout).toContain(jobId);
   }, 240_000);
 });

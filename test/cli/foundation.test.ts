@@ -9,7 +9,14 @@ import path from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readMigrations, defaultMigrationsDir } from '../../src/db/index.js';
-import { ProcessGroup, freePort, repoRoot, waitFor, writeAgentConfig, type CliResult } from '../helpers/agent-process.js';
+import {
+  ProcessGroup,
+  freePort,
+  repoRoot,
+  waitFor,
+  writeAgentConfig,
+  type CliResult,
+} from '../helpers/agent-process.js';
 import { createTempPgDatabase, freshPgliteDir } from '../helpers/databases.js';
 
 const procs = new ProcessGroup();
@@ -54,14 +61,19 @@ describe('rbackup2 migrate', () => {
     drops.push(() => db.drop());
     const dir = tempDir();
     const config = writeAgentConfig({ dir, deviceId: 'migrate-dev', port: 1, databaseUrl: db.url });
-    const results = await Promise.all(Array.from({ length: 20 }, () => procs.runCli(['--config', config, 'migrate'], { timeoutMs: 240_000 })));
+    const results = await Promise.all(
+      Array.from({ length: 20 }, () => procs.runCli(['--config', config, 'migrate'], { timeoutMs: 240_000 })),
+    );
     for (const r of results) expect(r.code, r.stderr).toBe(0);
     const files = readMigrations(defaultMigrationsDir()).map((f) => f.version);
     expect(files.length).toBeGreaterThanOrEqual(4);
     // One process applied everything; the 19 others waited on the advisory lock and found nothing to do.
     expect(results.filter((r) => r.stdout.startsWith('applied:'))).toHaveLength(1);
     expect(results.filter((r) => r.stdout.includes('database is up to date'))).toHaveLength(19);
-    const rows = await pgQuery<{ version: string; n: string }>(db.url, 'SELECT version, count(*) AS n FROM schema_migrations GROUP BY version ORDER BY version');
+    const rows = await pgQuery<{ version: string; n: string }>(
+      db.url,
+      'SELECT version, count(*) AS n FROM schema_migrations GROUP BY version ORDER BY version',
+    );
     expect(rows.map((r) => r.version)).toEqual(files);
     expect(rows.every((r) => Number(r.n) === 1)).toBe(true);
   }, 300_000);
@@ -92,13 +104,15 @@ describe('rbackup2 --config config.example.yaml', () => {
 });
 
 for (const kind of ['postgres', 'pglite'] as const) {
-  describe(`job add / job list [${kind}]`, () => {
+  describe(`job add / job list / job set-retention [${kind}]`, () => {
     let config = '';
+    let dbUrl = '';
     beforeAll(async () => {
       const dir = tempDir();
       if (kind === 'postgres') {
         const db = await createTempPgDatabase();
         drops.push(() => db.drop());
+        dbUrl = db.url;
         config = writeAgentConfig({ dir, deviceId: 'cli-dev', port: 1, databaseUrl: db.url });
       } else {
         const dbDir = await freshPgliteDir();
@@ -109,7 +123,17 @@ for (const kind of ['postgres', 'pglite'] as const) {
 
     it('job add NAME --path P --interval 300, then job list shows it with its schedule', async () => {
       const src = tempDir();
-      const add = await procs.runCli(['--config', config, 'job', 'add', 'Documents and more', '--path', src, '--interval', '300']);
+      const add = await procs.runCli([
+        '--config',
+        config,
+        'job',
+        'add',
+        'Documents and more',
+        '--path',
+        src,
+        '--interval',
+        '300',
+      ]);
       expect(add.code, add.stderr).toBe(0);
       const id = /added: ([0-9a-f-]{36})/.exec(add.stdout)?.[1];
       expect(id).toBeTruthy();
@@ -128,16 +152,74 @@ for (const kind of ['postgres', 'pglite'] as const) {
 
     it('job add --repo NAME uses that repository (one transaction: no deadlock on the embedded database)', async () => {
       const src = tempDir();
-      const repo = await procs.runCli(['--config', config, 'repo', 'add', 'nas', '--url', '/srv/restic-nas', '--password-file', '/etc/nas.pw'], { timeoutMs: 60_000 });
+      const repo = await procs.runCli(
+        ['--config', config, 'repo', 'add', 'nas', '--url', '/srv/restic-nas', '--password-file', '/etc/nas.pw'],
+        { timeoutMs: 60_000 },
+      );
       expect(repo.code, repo.stderr).toBe(0);
-      const add = await procs.runCli(['--config', config, 'job', 'add', 'with repo', '--path', src, '--repo', 'nas'], { timeoutMs: 60_000 });
+      const add = await procs.runCli(['--config', config, 'job', 'add', 'with repo', '--path', src, '--repo', 'nas'], {
+        timeoutMs: 60_000,
+      });
       expect(add.code, add.stderr).toBe(0);
       expect(add.stdout).toMatch(/job with repo added/);
       expect(add.stderr).not.toMatch(/no repository/);
-      const bare = await procs.runCli(['--config', config, 'job', 'add', 'without repo', '--path', src], { timeoutMs: 60_000 });
+      const bare = await procs.runCli(['--config', config, 'job', 'add', 'without repo', '--path', src], {
+        timeoutMs: 60_000,
+      });
       expect(bare.code, bare.stderr).toBe(0);
       expect(bare.stderr).toMatch(/no repository/); // told at once, not at the first backup
     }, 120_000);
+
+    it('job set-retention stores a valid policy and job list shows it; an invalid one is refused naming the option; --none clears it', async () => {
+      const cli = (...args: string[]) => procs.runCli(['--config', config, ...args], { timeoutMs: 60_000 });
+      const add = await cli('job', 'add', 'Kept photos', '--path', tempDir());
+      expect(add.code, add.stderr).toBe(0);
+      const id = /added: ([0-9a-f-]{36})/.exec(add.stdout)?.[1] ?? '';
+      const listed = async () => {
+        const list = await cli('job', 'list');
+        expect(list.code, list.stderr).toBe(0);
+        expect(list.stdout.split('\n')[0]).toMatch(/\bRETENTION\b/);
+        return list.stdout.split('\n').find((l) => l.startsWith(id)) ?? '';
+      };
+      const stored = async () =>
+        kind === 'postgres'
+          ? (await pgQuery<{ retention: unknown }>(dbUrl, 'SELECT retention FROM backup_jobs WHERE id = $1', [id]))[0]
+              ?.retention
+          : undefined;
+      expect(await listed()).toContain('keep everything');
+
+      const set = await cli('job', 'set-retention', 'Kept photos', '--keep-daily', '7', '--keep-within', '30d');
+      expect(set.code, set.stderr).toBe(0);
+      expect(set.stdout.trim()).toBe(`job Kept photos (${id}): retention keep_daily 7, keep_within 30d`);
+      expect(await listed()).toContain('keep_daily 7, keep_within 30d');
+      if (kind === 'postgres') expect(await stored()).toEqual({ keep_daily: 7, keep_within: '30d' });
+
+      // Refused, one line naming the option; the stored policy is untouched.
+      expectOneLineError(
+        await cli('job', 'set-retention', id, '--keep-daily', 'seven'),
+        /--keep-daily must be a whole/,
+      );
+      expectOneLineError(
+        await cli('job', 'set-retention', id, '--keep-within', '30x'),
+        /--keep-within: must be a duration such as 30d/,
+      );
+      const nothing = await cli('job', 'set-retention', id, '--keep-last', '0');
+      expectOneLineError(nothing, /keeps nothing: set at least one --keep-\* above 0 or --keep-within \(use --none/);
+      expect(nothing.stderr).not.toMatch(/null|retention: retention|keep_/);
+      expectOneLineError(await cli('job', 'set-retention', id), /give --keep-\* options or --none/);
+      expectOneLineError(
+        await cli('job', 'set-retention', id, '--none', '--keep-last', '1'),
+        /--none cannot go with --keep-\* options/,
+      );
+      expectOneLineError(await cli('job', 'set-retention', 'no such job', '--keep-last', '1'), /no such job/);
+      expect(await listed()).toContain('keep_daily 7, keep_within 30d');
+
+      const cleared = await cli('job', 'set-retention', id, '--none');
+      expect(cleared.code, cleared.stderr).toBe(0);
+      expect(cleared.stdout).toContain('retention keep everything');
+      expect(await listed()).toContain('keep everything');
+      if (kind === 'postgres') expect(await stored()).toBeNull();
+    }, 180_000);
   });
 }
 
@@ -163,16 +245,28 @@ describe('device / repo / schedule admin commands [postgres]', () => {
 
   it('repo add --password-stdin stores the piped password (never in argv), list hides it, remove', async () => {
     const secret = 'pa$$ w0rd"\'`;# from stdin';
-    const add = await procs.runCli(['--config', config, 'repo', 'add', 'nas', '--url', '/srv/restic-nas', '--password-stdin'], { input: `${secret}\n` });
+    const add = await procs.runCli(
+      ['--config', config, 'repo', 'add', 'nas', '--url', '/srv/restic-nas', '--password-stdin'],
+      { input: `${secret}\n` },
+    );
     expect(add.code, add.stderr).toBe(0);
     expect(add.stdout + add.stderr).not.toContain(secret);
-    const rows = await pgQuery<{ password: string; url: string }>(url, 'SELECT password, url FROM repositories WHERE name = $1', ['nas']);
+    const rows = await pgQuery<{ password: string; url: string }>(
+      url,
+      'SELECT password, url FROM repositories WHERE name = $1',
+      ['nas'],
+    );
     expect(rows).toEqual([{ password: secret, url: '/srv/restic-nas' }]);
     const list = await run('repo', 'list');
     expect(list.stdout).toMatch(/nas\s+\/srv\/restic-nas\s+stored/);
     expect(list.stdout).not.toContain(secret);
     // Nothing on stdin: a clear one-line error, nothing stored.
-    expectOneLineError(await procs.runCli(['--config', config, 'repo', 'add', 'empty', '--url', '/x', '--password-stdin'], { input: '' }), /nothing was read from standard input/);
+    expectOneLineError(
+      await procs.runCli(['--config', config, 'repo', 'add', 'empty', '--url', '/x', '--password-stdin'], {
+        input: '',
+      }),
+      /nothing was read from standard input/,
+    );
     expect((await run('repo', 'remove', 'nas')).code).toBe(0);
     expect((await run('repo', 'list')).stdout).not.toContain('nas');
   }, 120_000);
@@ -180,19 +274,39 @@ describe('device / repo / schedule admin commands [postgres]', () => {
   it('setting set / list / remove; a secret only from standard input and never shown', async () => {
     expect((await run('setting', 'set', 'max_concurrent_backups', '2')).code).toBe(0);
     expect((await run('setting', 'set', 'repository_url', '/srv/global-repo', '--global')).code).toBe(0);
-    expectOneLineError(await run('setting', 'set', 'repository_password', 'on-the-command-line'), /secret: give it on standard input/);
+    expectOneLineError(
+      await run('setting', 'set', 'repository_password', 'on-the-command-line'),
+      /secret: give it on standard input/,
+    );
     const secret = 'pa$$ w0rd"\'`;#';
-    const set = await procs.runCli(['--config', config, 'setting', 'set', 'repository_password', '--stdin', '--global'], { input: `${secret}\n` });
+    const set = await procs.runCli(
+      ['--config', config, 'setting', 'set', 'repository_password', '--stdin', '--global'],
+      { input: `${secret}\n` },
+    );
     expect(set.code, set.stderr).toBe(0);
     const list = await run('setting', 'list');
     expect(list.stdout).toMatch(/max_concurrent_backups\s+2\s+device admin-dev/);
     expect(list.stdout).toMatch(/repository_url\s+\/srv\/global-repo\s+global/);
     expect(list.stdout).toMatch(/repository_password\s+\(set\)\s+global/);
     expect(list.stdout).not.toContain(secret);
-    expect(await pgQuery<{ value: string }>(url, "SELECT value FROM settings WHERE device_id IS NULL AND key = 'repository_password'")).toEqual([{ value: secret }]);
+    expect(
+      await pgQuery<{ value: string }>(
+        url,
+        "SELECT value FROM settings WHERE device_id IS NULL AND key = 'repository_password'",
+      ),
+    ).toEqual([{ value: secret }]);
     expect((await run('setting', 'remove', 'max_concurrent_backups')).code).toBe(0);
     expect((await run('setting', 'list')).stdout).toMatch(/max_concurrent_backups\s+1\s+global/);
     expectOneLineError(await run('setting', 'remove', 'max_concurrent_backups'), /has no value for device admin-dev/);
+    // issue 16: one registry of settings; a typo or a value out of range is refused naming it.
+    expectOneLineError(
+      await run('setting', 'set', 'max_concurent_backups', '2'),
+      /unknown setting "max_concurent_backups"; known settings: .*max_concurrent_backups/,
+    );
+    expectOneLineError(
+      await run('setting', 'set', 'max_concurrent_backups', '0'),
+      /setting max_concurrent_backups must be a whole number from 1 to 64 \(got "0"\)/,
+    );
   }, 120_000);
 
   it('schedule add / list / remove on a job', async () => {
@@ -224,12 +338,18 @@ describe('user errors are one line on stderr, exit 1, no stack trace', () => {
     const db = await createTempPgDatabase();
     drops.push(() => db.drop());
     const config = writeAgentConfig({ dir: tempDir(), deviceId: 'err-dev', port: 1, databaseUrl: db.url });
-    expectOneLineError(await procs.runCli(['--config', config, 'job', 'remove', 'no-such-job']), /job "no-such-job" not found/);
+    expectOneLineError(
+      await procs.runCli(['--config', config, 'job', 'remove', 'no-such-job']),
+      /job "no-such-job" not found/,
+    );
     expectOneLineError(await procs.runCli(['--config', config, 'backup', 'no-such-job']), /no-such-job/);
   }, 120_000);
 
   it('a missing config file is named', async () => {
     const missing = path.join(tempDir(), 'nope', 'config.yaml');
-    expectOneLineError(await procs.runCli(['--config', missing, 'job', 'list']), new RegExp(missing.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')));
+    expectOneLineError(
+      await procs.runCli(['--config', missing, 'job', 'list']),
+      new RegExp(missing.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')),
+    );
   });
 });

@@ -23,9 +23,15 @@ beforeAll(async () => {
   drop = db.drop;
   // An admin's config: the database only, no device section (deploy/admin-config.example.yaml).
   adminConfig = path.join(tmp, 'admin.yaml');
-  fs.writeFileSync(adminConfig, `database:\n  url: ${JSON.stringify(db.url)}\n  ssl_mode: disable\nclient:\n  data_dir: ${JSON.stringify(path.join(tmp, 'admin-data'))}\n`);
+  fs.writeFileSync(
+    adminConfig,
+    `database:\n  url: ${JSON.stringify(db.url)}\n  ssl_mode: disable\nclient:\n  data_dir: ${JSON.stringify(path.join(tmp, 'admin-data'))}\n`,
+  );
   deviceConfig = path.join(tmp, 'device.yaml');
-  fs.writeFileSync(deviceConfig, `device:\n  id: laptop-1\ndatabase:\n  url: ${JSON.stringify(db.url)}\n  ssl_mode: disable\nclient:\n  data_dir: ${JSON.stringify(path.join(tmp, 'device-data'))}\n`);
+  fs.writeFileSync(
+    deviceConfig,
+    `device:\n  id: laptop-1\ndatabase:\n  url: ${JSON.stringify(db.url)}\n  ssl_mode: disable\nclient:\n  data_dir: ${JSON.stringify(path.join(tmp, 'device-data'))}\n`,
+  );
 }, 120_000);
 
 afterAll(async () => {
@@ -54,7 +60,15 @@ describe('admin commands from a config without device.id', () => {
   it('migrate, device add, repo add, job add --device, schedule add, setting set --global work; job list shows every device', async () => {
     expect((await admin('migrate')).code).toBe(0);
     expect((await admin('device', 'add', 'laptop-2', '--name', 'Laptop 2')).code).toBe(0);
-    const repo = await admin('repo', 'add', 'nas', '--url', path.join(tmp, 'repo'), '--password-file', path.join(tmp, 'pw'));
+    const repo = await admin(
+      'repo',
+      'add',
+      'nas',
+      '--url',
+      path.join(tmp, 'repo'),
+      '--password-file',
+      path.join(tmp, 'pw'),
+    );
     expect(repo.code, repo.stderr).toBe(0);
     const add = await admin('job', 'add', 'photos', '--device', 'laptop-2', '--repo', 'nas', '--path', tmp);
     expect(add.code, add.stderr).toBe(0);
@@ -86,7 +100,9 @@ describe('job add and job list name what is missing', () => {
     const r = await dev('job', 'add', 'pictures', '--path', missing, '--path', tmp);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/job pictures added/);
-    expect(r.stderr).toContain(`warning: --path ${missing} does not exist on this machine (fine if it is a path on device laptop-1)`);
+    expect(r.stderr).toContain(
+      `warning: --path ${missing} does not exist on this machine (fine if it is a path on device laptop-1)`,
+    );
     expect(r.stderr).not.toContain(`--path ${tmp} `);
   }, 120_000);
 
@@ -104,7 +120,9 @@ describe('job add and job list name what is missing', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/laptop-1\s+pictures/);
     expect(r.stdout).not.toMatch(/laptop-2/);
-    expect(r.stderr.trim()).toBe('(jobs of device laptop-1 only: --all-devices lists every device\'s, --device ID another\'s)');
+    expect(r.stderr.trim()).toBe(
+      "(jobs of device laptop-1 only: --all-devices lists every device's, --device ID another's)",
+    );
     const all = await dev('job', 'list', '--all-devices');
     expect(all.stdout).toMatch(/laptop-2\s+photos/);
     expect(all.stderr).toBe('');

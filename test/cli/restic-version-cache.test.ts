@@ -19,7 +19,9 @@ function countingRestic(): { dir: string; bin: string; calls: () => number } {
   const dir = fs.mkdtempSync(path.join(tmp, 'bin-'));
   const bin = path.join(dir, 'restic');
   const log = path.join(dir, 'calls');
-  fs.writeFileSync(bin, `#!/bin/sh\necho "$*" >> ${JSON.stringify(log)}\nexec ${JSON.stringify(restic)} "$@"\n`, { mode: 0o755 });
+  fs.writeFileSync(bin, `#!/bin/sh\necho "$*" >> ${JSON.stringify(log)}\nexec ${JSON.stringify(restic)} "$@"\n`, {
+    mode: 0o755,
+  });
   return { dir, bin, calls: () => (fs.existsSync(log) ? fs.readFileSync(log, 'utf8').trim().split('\n').length : 0) };
 }
 
@@ -33,7 +35,10 @@ describe('restic version cache', () => {
     const second = await cachedResticVersion(r.bin, dataDir);
     expect(second).toEqual(first);
     expect(r.calls()).toBe(1);
-    expect(JSON.parse(fs.readFileSync(path.join(dataDir, 'restic-version.json'), 'utf8'))).toMatchObject({ path: r.bin, version: first.version.raw });
+    expect(JSON.parse(fs.readFileSync(path.join(dataDir, 'restic-version.json'), 'utf8'))).toMatchObject({
+      path: r.bin,
+      version: first.version.raw,
+    });
   });
 
   it('a replaced binary (other size or mtime) is asked again', async () => {
@@ -49,8 +54,12 @@ describe('restic version cache', () => {
 
   it('a name is looked up on PATH; a missing binary fails as discovery does, naming it', async () => {
     const r = countingRestic();
-    expect(resolveBinary('restic', { PATH: `${path.join(tmp, 'nothing')}${path.delimiter}${r.dir}` }, 'linux')).toBe(r.bin);
+    expect(resolveBinary('restic', { PATH: `${path.join(tmp, 'nothing')}${path.delimiter}${r.dir}` }, 'linux')).toBe(
+      r.bin,
+    );
     expect(resolveBinary('restic', { PATH: path.join(tmp, 'nothing') }, 'linux')).toBeNull();
-    await expect(cachedResticVersion(path.join(tmp, 'no-restic-here'), path.join(tmp, 'data-3'))).rejects.toThrow(/restic binary ".*no-restic-here" was not found/);
+    await expect(cachedResticVersion(path.join(tmp, 'no-restic-here'), path.join(tmp, 'data-3'))).rejects.toThrow(
+      /restic binary ".*no-restic-here" was not found/,
+    );
   });
 });

@@ -46,13 +46,17 @@ describe('local config (CONTRACTS §2)', () => {
   });
 
   it('a typo in a key is one line naming the key and the file', () => {
-    const err = errorOf(() => parseLocalConfig('device:\n  id: x\nclient:\n  http_bnd: "127.0.0.1:1"\n', '/c.yaml', {}));
+    const err = errorOf(() =>
+      parseLocalConfig('device:\n  id: x\nclient:\n  http_bnd: "127.0.0.1:1"\n', '/c.yaml', {}),
+    );
     expect(isAppError(err, 'CONFIG_INVALID')).toBe(true);
     expect(err.message).toBe('/c.yaml: unknown key "client.http_bnd"');
   });
 
   it('a wrong type names the field', () => {
-    const err = errorOf(() => parseLocalConfig('device:\n  id: x\ndatabase:\n  host: h\n  port: "five"\n', '/c.yaml', {}));
+    const err = errorOf(() =>
+      parseLocalConfig('device:\n  id: x\ndatabase:\n  host: h\n  port: "five"\n', '/c.yaml', {}),
+    );
     expect(err.message).toMatch(/^\/c\.yaml: database\.port: .*expected number/);
     expect(err.message).not.toContain('\n');
   });

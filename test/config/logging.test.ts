@@ -10,7 +10,13 @@ describe('logging', () => {
   it('writes JSON lines to the file, redacts secret fields, and rotates by size keeping a bounded number of files', async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'rb2-log-'));
     const file = path.join(dir, 'rbackup2.log');
-    const { logger, close } = await createLogger({ level: 'info', file, maxBytes: 64 * 1024, keepFiles: 2, stderr: false });
+    const { logger, close } = await createLogger({
+      level: 'info',
+      file,
+      maxBytes: 64 * 1024,
+      keepFiles: 2,
+      stderr: false,
+    });
     logger.info({ password: 'pa$$ w0rd', repository: { password: 'nested-secret', url: '/srv/repo' } }, 'hello');
     const filler = 'x'.repeat(1000);
     // Written in bursts as an agent logs (pino-roll rolls once the stream drains after the limit).
@@ -34,7 +40,9 @@ describe('logging', () => {
   });
 
   it('redacts the password of a database URL', () => {
-    expect(redactUrl('postgres://backup_client:s3cret@db.example.com:5432/backup_control?sslmode=require')).toBe('postgres://backup_client:***@db.example.com:5432/backup_control?sslmode=require');
+    expect(redactUrl('postgres://backup_client:s3cret@db.example.com:5432/backup_control?sslmode=require')).toBe(
+      'postgres://backup_client:***@db.example.com:5432/backup_control?sslmode=require',
+    );
     expect(redactUrl('postgres://db/x')).toBe('postgres://db/x');
   });
 
@@ -45,19 +53,32 @@ describe('logging', () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'rb2-log-tty-'));
     const logging = pathToFileURL(path.resolve(import.meta.dirname, '../../dist/logging.js')).href;
     const script = path.join(dir, 'log.mjs');
-    writeFileSync(script, `const m = await import(${JSON.stringify(logging)});
+    writeFileSync(
+      script,
+      `const m = await import(${JSON.stringify(logging)});
 const { logger, close } = await m.createLogger({ level: 'info', file: process.env.LOG_FILE, maxBytes: 1e6, keepFiles: 1, stderr: true });
 logger.info({ password: 'pa$$ w0rd', job: 'photos' }, 'backup finished');
 await close();
-`);
+`,
+    );
     const run = (file: string, tty: boolean) => {
       const env = { ...process.env, LOG_FILE: path.join(dir, file) };
       const r = tty
-        ? spawnSync('script', ['-qec', `${process.execPath} ${script}`, '/dev/null'], { env, encoding: 'utf8', timeout: 30_000 })
+        ? spawnSync('script', ['-qec', `${process.execPath} ${script}`, '/dev/null'], {
+            env,
+            encoding: 'utf8',
+            timeout: 30_000,
+          })
         : spawnSync(process.execPath, [script], { env, encoding: 'utf8', timeout: 30_000 });
       expect(r.status, `${r.stdout}${r.stderr}`).toBe(0);
-      // eslint-disable-next-line no-control-regex
-      return { screen: (tty ? r.stdout : r.stderr).replace(/\x1b\[[0-9;]*m/g, ''), file: readdirSync(dir).filter((f) => f.startsWith(file.replace('.log', ''))).map((f) => readFileSync(path.join(dir, f), 'utf8')).join('') };
+      return {
+        // eslint-disable-next-line no-control-regex
+        screen: (tty ? r.stdout : r.stderr).replace(/\x1b\[[0-9;]*m/g, ''),
+        file: readdirSync(dir)
+          .filter((f) => f.startsWith(file.replace('.log', '')))
+          .map((f) => readFileSync(path.join(dir, f), 'utf8'))
+          .join(''),
+      };
     };
     const tty = run('tty.log', true);
     expect(tty.screen).toMatch(/^\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\] INFO: backup finished\r?\n/m);

@@ -57,14 +57,14 @@ forEachDatabase('config change marker', (getDb) => {
     await addSchedule(db, { jobId: job.id, type: 'interval', intervalSeconds: 60 });
     expect(await getConfigVersion(db, 'cm-1')).not.toBe(v);
     v = await getConfigVersion(db, 'cm-1');
-    await step("UPDATE schedules SET interval_seconds = 120 WHERE job_id = $1", [job.id]);
+    await step('UPDATE schedules SET interval_seconds = 120 WHERE job_id = $1', [job.id]);
     await step("INSERT INTO backup_hooks (job_id, command, timing) VALUES ($1, 'true', 'start')", [job.id]);
     await step("UPDATE settings SET value = '7' WHERE device_id IS NULL AND key = 'run_retention_days'");
     await step("INSERT INTO repositories (name, url) VALUES ('r', '/r')");
     await setSetting(db, { deviceId: 'cm-1', key: 'max_concurrent_backups', value: '2' });
     expect(await getConfigVersion(db, 'cm-1')).not.toBe(v);
     v = await getConfigVersion(db, 'cm-1');
-    await step("DELETE FROM backup_jobs WHERE id = $1", [job.id]);
+    await step('DELETE FROM backup_jobs WHERE id = $1', [job.id]);
     // The device heartbeat is not a config change.
     await db.query("UPDATE devices SET last_seen = now() WHERE id = 'cm-1'");
     expect(await getConfigVersion(db, 'cm-1')).toBe(v);

@@ -34,12 +34,20 @@ describe.runIf(pgbouncerAvailable())('PostgreSQL through PgBouncer (real PgBounc
   it('a refused startup parameter (08P01) is one clear configuration error, not a retried time-out', async () => {
     const c = new pg.Client({ connectionString: tx.url(tmp.name), statement_timeout: 1000 });
     c.on('error', () => undefined);
-    const err = await c.connect().then(() => null, (e: unknown) => e);
+    const err = await c.connect().then(
+      () => null,
+      (e: unknown) => e,
+    );
     await c.end().catch(() => undefined);
     expect((err as { code?: string }).code).toBe('08P01');
     expect(isTransientConnectError(err)).toBe(false);
     expect(isDbUnavailable(err)).toBe(false);
-    const msg = classifyConnectError(err, { host: '127.0.0.1', port: tx.port, user: 'postgres', database: tmp.name }).message;
+    const msg = classifyConnectError(err, {
+      host: '127.0.0.1',
+      port: tx.port,
+      user: 'postgres',
+      database: tmp.name,
+    }).message;
     expect(msg).toContain('refused a startup parameter');
     expect(msg).not.toMatch(/timed out/);
     // PgBouncer's own transient errors share the SQLSTATE; their text keeps them transient.
@@ -52,9 +60,16 @@ describe.runIf(pgbouncerAvailable())('PostgreSQL through PgBouncer (real PgBounc
     const db = await openPostgres({ connectionString: tx.url(tmp.name), connectAttempts: 1, queryTimeoutMs: 5000 });
     try {
       expect((await db.query<{ one: number }>('SELECT 1 AS one')).rows[0]?.one).toBe(1);
-      const inTx = await db.transaction(async (q) => (await q.query<{ t: string }>("SELECT current_setting('statement_timeout') AS t")).rows[0]?.t);
+      const inTx = await db.transaction(
+        async (q) => (await q.query<{ t: string }>("SELECT current_setting('statement_timeout') AS t")).rows[0]?.t,
+      );
       expect(inTx).toBe('4500ms'); // 90 % of the query time-out: the server cancels before the client gives up
-      const err = await db.transaction(async (q) => q.query('SELECT pg_sleep(6)')).then(() => null, (e: unknown) => e);
+      const err = await db
+        .transaction(async (q) => q.query('SELECT pg_sleep(6)'))
+        .then(
+          () => null,
+          (e: unknown) => e,
+        );
       expect((err as { cause?: { code?: string } }).cause?.code).toBe('57014'); // canceled by the server's statement_timeout
     } finally {
       await db.close();
@@ -62,7 +77,9 @@ describe.runIf(pgbouncerAvailable())('PostgreSQL through PgBouncer (real PgBounc
   }, 30_000);
 
   it('migrate works through transaction mode, also 5 agents at once (transaction-scoped advisory lock)', async () => {
-    const dbs = await Promise.all(Array.from({ length: 5 }, () => openPostgres({ connectionString: tx.url(tmp.name), connectAttempts: 1 })));
+    const dbs = await Promise.all(
+      Array.from({ length: 5 }, () => openPostgres({ connectionString: tx.url(tmp.name), connectAttempts: 1 })),
+    );
     try {
       const results = await Promise.all(dbs.map((d) => migrate(d)));
       const applied = results.flatMap((r) => r.applied);
@@ -82,7 +99,12 @@ describe.runIf(pgbouncerAvailable())('PostgreSQL through PgBouncer (real PgBounc
       await t.query("SELECT pg_notify('rb2_bouncer', 'hello')");
       await expect.poll(() => got, { timeout: 5000 }).toContain('hello');
       await unlisten();
-      const err = await t.listen('rb2_bouncer', () => undefined, { verify: true }).then(() => null, (e: unknown) => e);
+      const err = await t
+        .listen('rb2_bouncer', () => undefined, { verify: true })
+        .then(
+          () => null,
+          (e: unknown) => e,
+        );
       expect(isAppError(err, 'DB_LISTEN_UNDELIVERED')).toBe(true);
     } finally {
       await s.close();

@@ -15,7 +15,9 @@ import { freshPgliteDir } from '../helpers/databases.js';
 const DEVICE = 'kill-dev';
 const dist = path.resolve(import.meta.dirname, '../../dist');
 const cleanup: string[] = [];
-afterAll(() => { for (const d of cleanup) fs.rmSync(d, { recursive: true, force: true }); });
+afterAll(() => {
+  for (const d of cleanup) fs.rmSync(d, { recursive: true, force: true });
+});
 
 /** The writer: opens the folder, then records runs (started, then finished success) until killed. */
 const WRITER = `
@@ -37,11 +39,15 @@ for (;;) {
 
 /** Start the writer, SIGKILL it after `afterFinished` committed runs plus `extraMs`; its output lines. */
 async function writeUntilKilled(dir: string, jobId: string, afterFinished: number, extraMs: number): Promise<string[]> {
-  const child = spawn(process.execPath, ['--input-type=module', '-e', WRITER, dir, jobId, DEVICE], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--input-type=module', '-e', WRITER, dir, jobId, DEVICE], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const lines: string[] = [];
   let stderr = '';
   let buf = '';
-  child.stderr.on('data', (d: Buffer) => { if (stderr.length < 10_000) stderr += d.toString(); });
+  child.stderr.on('data', (d: Buffer) => {
+    if (stderr.length < 10_000) stderr += d.toString();
+  });
   const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
   await new Promise<void>((resolve, reject) => {
     child.on('exit', (code) => reject(new Error(`writer exited ${code} before the kill: ${stderr}`)));
@@ -73,7 +79,12 @@ describe('embedded database killed while writing', () => {
 
     const committed = new Map<number, 'running' | 'success'>();
     for (let round = 0; round < 4; round++) {
-      const lines = await writeUntilKilled(dir, job.id, 2 + Math.floor(Math.random() * 8), Math.floor(Math.random() * 40));
+      const lines = await writeUntilKilled(
+        dir,
+        job.id,
+        2 + Math.floor(Math.random() * 8),
+        Math.floor(Math.random() * 40),
+      );
       for (const l of lines) {
         const m = /^(started|finished) (\d+)$/.exec(l);
         if (m) committed.set(Number(m[2]), m[1] === 'finished' ? 'success' : 'running');
@@ -81,7 +92,10 @@ describe('embedded database killed while writing', () => {
       // Reopen (taking over the dead writer's lock): nothing moved aside, every committed run there.
       const db = await openPglite(dir);
       try {
-        const { rows } = await db.query<{ id: number; status: string }>('SELECT id, status FROM runs WHERE device_id = $1', [DEVICE]);
+        const { rows } = await db.query<{ id: number; status: string }>(
+          'SELECT id, status FROM runs WHERE device_id = $1',
+          [DEVICE],
+        );
         const inDb = new Map(rows.map((r) => [Number(r.id), r.status]));
         for (const [id, status] of committed) {
           expect(inDb.has(id), `run ${id} committed before the kill of round ${round + 1} is missing`).toBe(true);

@@ -10,7 +10,9 @@ import { freshPgliteDir } from '../helpers/databases.js';
 const ALL_MIGRATIONS = readMigrations(defaultMigrationsDir()).length;
 
 const cleanup: string[] = [];
-afterAll(() => { for (const d of cleanup) fs.rmSync(d, { recursive: true, force: true }); });
+afterAll(() => {
+  for (const d of cleanup) fs.rmSync(d, { recursive: true, force: true });
+});
 
 describe('embedded database (PGlite)', () => {
   it('C18 a second open of the same data folder is refused with DB_LOCKED naming the holder; close releases it', async () => {
@@ -18,8 +20,10 @@ describe('embedded database (PGlite)', () => {
     cleanup.push(path.dirname(dir));
     const db = await openPglite(dir);
     expect(readPgliteLock(dir)?.pid).toBe(process.pid);
-    await expect(openPglite(dir)).rejects.toSatisfy((e: unknown) =>
-      isAppError(e, 'DB_LOCKED') && e.message.includes(`in use by process ${process.pid}`) && e.message.includes(dir));
+    await expect(openPglite(dir)).rejects.toSatisfy(
+      (e: unknown) =>
+        isAppError(e, 'DB_LOCKED') && e.message.includes(`in use by process ${process.pid}`) && e.message.includes(dir),
+    );
     await migrate(db);
     await db.close();
     await db.close(); // idempotent
@@ -33,7 +37,10 @@ describe('embedded database (PGlite)', () => {
   it('C18 a stale lock (its process is dead) is taken over', async () => {
     const dir = await freshPgliteDir();
     cleanup.push(path.dirname(dir));
-    fs.writeFileSync(pgliteLockPath(dir), JSON.stringify({ pid: 2 ** 22 + 12345, hostname: (await import('node:os')).hostname(), startedAt: 'x' }));
+    fs.writeFileSync(
+      pgliteLockPath(dir),
+      JSON.stringify({ pid: 2 ** 22 + 12345, hostname: (await import('node:os')).hostname(), startedAt: 'x' }),
+    );
     const db = await openPglite(dir);
     expect(readPgliteLock(dir)?.pid).toBe(process.pid);
     await db.close();

@@ -20,7 +20,10 @@ describe.skipIf(!privatePgAvailable())('PostgreSQL password authentication', () 
     await admin.connect();
     await admin.query("CREATE ROLE agent LOGIN PASSWORD 'right-pa$$ w0rd'");
     // postgres stays trusted (the test's own connection); every other role needs its password.
-    fs.writeFileSync(path.join(server.dataDir, 'pg_hba.conf'), 'host all postgres 127.0.0.1/32 trust\nhost all all 127.0.0.1/32 scram-sha-256\nlocal all all trust\n');
+    fs.writeFileSync(
+      path.join(server.dataDir, 'pg_hba.conf'),
+      'host all postgres 127.0.0.1/32 trust\nhost all all 127.0.0.1/32 scram-sha-256\nlocal all all trust\n',
+    );
     await admin.query('SELECT pg_reload_conf()');
     await admin.end();
   });
@@ -31,7 +34,15 @@ describe.skipIf(!privatePgAvailable())('PostgreSQL password authentication', () 
 
   it('a wrong password is one DB_CONNECT line naming the user, at once, without the password', async () => {
     const t0 = Date.now();
-    const err = await openPostgres({ host: '127.0.0.1', port: server.port, user: 'agent', password: 'wrong-pa$$ w0rd', database: 'postgres', sslMode: 'disable', connectAttempts: 5 }).catch((e: unknown) => e);
+    const err = await openPostgres({
+      host: '127.0.0.1',
+      port: server.port,
+      user: 'agent',
+      password: 'wrong-pa$$ w0rd',
+      database: 'postgres',
+      sslMode: 'disable',
+      connectAttempts: 5,
+    }).catch((e: unknown) => e);
     expect(isAppError(err, 'DB_CONNECT')).toBe(true);
     const message = (err as AppError).message;
     expect(message).toMatch(/password authentication failed for user "agent"/);
@@ -41,7 +52,14 @@ describe.skipIf(!privatePgAvailable())('PostgreSQL password authentication', () 
   });
 
   it('the right password connects', async () => {
-    const db = await openPostgres({ host: '127.0.0.1', port: server.port, user: 'agent', password: 'right-pa$$ w0rd', database: 'postgres', sslMode: 'disable' });
+    const db = await openPostgres({
+      host: '127.0.0.1',
+      port: server.port,
+      user: 'agent',
+      password: 'right-pa$$ w0rd',
+      database: 'postgres',
+      sslMode: 'disable',
+    });
     expect((await db.query<{ u: string }>('SELECT current_user AS u')).rows[0]?.u).toBe('agent');
     await db.close();
   });

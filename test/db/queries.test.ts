@@ -14,12 +14,21 @@ const NOW = new Date('2026-03-01T12:00:00Z');
 const OPTS = { localZone: 'Europe/Prague' };
 
 forEachDatabase('db queries', (getDb) => {
-  beforeAll(async () => { await migrate(getDb()); });
+  beforeAll(async () => {
+    await migrate(getDb());
+  });
 
   it('upsertDevice registers, refreshes last_seen, keeps an admin-given name when none is passed', async () => {
     const db = getDb();
     const d1 = await upsertDevice(db, { id: 'ws-1', platform: 'linux', hostname: 'h1', metadata: { agent: '0.1' } });
-    expect(d1).toMatchObject({ id: 'ws-1', name: 'ws-1', platform: 'linux', hostname: 'h1', enabled: true, metadata: { agent: '0.1' } });
+    expect(d1).toMatchObject({
+      id: 'ws-1',
+      name: 'ws-1',
+      platform: 'linux',
+      hostname: 'h1',
+      enabled: true,
+      metadata: { agent: '0.1' },
+    });
     expect(d1.lastSeen).not.toBeNull();
     await db.query("UPDATE devices SET name = 'Admin name', last_seen = now() - interval '1 day' WHERE id = 'ws-1'");
     const d2 = await upsertDevice(db, { id: 'ws-1', hostname: 'h2', metadata: { os: 'x' } });
@@ -40,8 +49,19 @@ forEachDatabase('db queries', (getDb) => {
     await setSetting(db, { deviceId: null, key: 'repository_password', value: 'pa$$ w0rd"\'`;#' });
     await setSetting(db, { deviceId: 'cfg-1', key: 'max_concurrent_backups', value: '3' });
     await setSetting(db, { deviceId: 'cfg-1', key: 'max_concurrent_backups', value: '2' }); // upsert, not a second row
-    const job = await addJob(db, { deviceId: 'cfg-1', name: 'Docs, photos', sourcePaths: ['/srv/Fotomateriály/Rok 2024'], tags: ['a'], resticArgs: ['--one-file-system'] });
-    const sched = await addSchedule(db, { jobId: job.id, type: 'cron', cronExpression: '30 2 * * *', timezone: 'Europe/Prague' });
+    const job = await addJob(db, {
+      deviceId: 'cfg-1',
+      name: 'Docs, photos',
+      sourcePaths: ['/srv/Fotomateriály/Rok 2024'],
+      tags: ['a'],
+      resticArgs: ['--one-file-system'],
+    });
+    const sched = await addSchedule(db, {
+      jobId: job.id,
+      type: 'cron',
+      cronExpression: '30 2 * * *',
+      timezone: 'Europe/Prague',
+    });
     await addHook(db, { jobId: job.id, command: 'echo hi', timing: 'start', onError: 'stop' });
     const cfg = await loadDeviceConfig(db, 'cfg-1', NOW, OPTS);
     expect(cfg.deviceName).toBe('Config one');
@@ -52,18 +72,47 @@ forEachDatabase('db queries', (getDb) => {
     expect(cfg.invalidJobs).toEqual([]);
     expect(cfg.jobs).toHaveLength(1);
     const j = cfg.jobs[0]!;
-    expect(j).toMatchObject({ id: job.id, name: 'Docs, photos', sourcePaths: ['/srv/Fotomateriály/Rok 2024'], resticArgs: ['--one-file-system'], tags: ['a'] });
-    expect(j.repository).toMatchObject({ id: null, url: '/srv/restic-global', password: 'pa$$ w0rd"\'`;#', cacheDir: null });
-    expect(j.schedules).toEqual([expect.objectContaining({ id: sched.id, type: 'cron', cronExpression: '30 2 * * *', catchUp: true, enabled: true })]);
+    expect(j).toMatchObject({
+      id: job.id,
+      name: 'Docs, photos',
+      sourcePaths: ['/srv/Fotomateriály/Rok 2024'],
+      resticArgs: ['--one-file-system'],
+      tags: ['a'],
+    });
+    expect(j.repository).toMatchObject({
+      id: null,
+      url: '/srv/restic-global',
+      password: 'pa$$ w0rd"\'`;#',
+      cacheDir: null,
+    });
+    expect(j.schedules).toEqual([
+      expect.objectContaining({
+        id: sched.id,
+        type: 'cron',
+        cronExpression: '30 2 * * *',
+        catchUp: true,
+        enabled: true,
+      }),
+    ]);
     expect(j.hooks).toEqual([expect.objectContaining({ command: 'echo hi', timing: 'start', onError: 'stop' })]);
   });
 
   it('a job with repository_id gets that repository; a used repository cannot be removed', async () => {
     const db = getDb();
-    const repo = await addRepository(db, { name: 'nas', url: 'sftp:nas:/restic', passwordFile: '/etc/rb/pw', env: { AWS_REGION: 'eu' } });
+    const repo = await addRepository(db, {
+      name: 'nas',
+      url: 'sftp:nas:/restic',
+      passwordFile: '/etc/rb/pw',
+      env: { AWS_REGION: 'eu' },
+    });
     await addJob(db, { deviceId: 'cfg-1', name: 'to-nas', sourcePaths: ['/home'], repositoryId: repo.id });
     const cfg = await loadDeviceConfig(db, 'cfg-1', NOW, OPTS);
-    expect(cfg.jobs.find((x) => x.name === 'to-nas')?.repository).toMatchObject({ id: repo.id, url: 'sftp:nas:/restic', passwordFile: '/etc/rb/pw', env: { AWS_REGION: 'eu' } });
+    expect(cfg.jobs.find((x) => x.name === 'to-nas')?.repository).toMatchObject({
+      id: repo.id,
+      url: 'sftp:nas:/restic',
+      passwordFile: '/etc/rb/pw',
+      env: { AWS_REGION: 'eu' },
+    });
     await expect(removeRepository(db, 'nas')).rejects.toSatisfy((e: unknown) => isAppError(e, 'CONFLICT'));
     expect(await resolveJob(db, 'to-nas', 'cfg-1')).toMatchObject({ repositoryId: repo.id });
   });
@@ -96,13 +145,22 @@ forEachDatabase('db queries', (getDb) => {
     // A dangling reference (e.g. from a partial restore): bypass the foreign key to create one.
     await db.transaction(async (tx) => {
       await tx.query('SET LOCAL session_replication_role = replica');
-      await tx.query("UPDATE backup_jobs SET repository_id = '11111111-2222-3333-4444-555555555555' WHERE id = $1", [dangling.id]);
+      await tx.query("UPDATE backup_jobs SET repository_id = '11111111-2222-3333-4444-555555555555' WHERE id = $1", [
+        dangling.id,
+      ]);
     });
     const cfg = await loadDeviceConfig(db, 'bad-1', NOW, OPTS);
     expect(cfg.jobs.map((j) => j.name)).toEqual(['ok']);
     expect(cfg.jobs[0]!.schedules).toHaveLength(2);
     const reasons = Object.fromEntries(cfg.invalidJobs.map((j) => [j.name, j.reason]));
-    expect(Object.keys(reasons).sort()).toEqual(['bad-args', 'bad-cron', 'bad-interval', 'bad-repo', 'bad-tz', 'empty-paths']);
+    expect(Object.keys(reasons).sort()).toEqual([
+      'bad-args',
+      'bad-cron',
+      'bad-interval',
+      'bad-repo',
+      'bad-tz',
+      'empty-paths',
+    ]);
     expect(reasons['empty-paths']).toMatch(/source_paths/);
     expect(reasons['bad-cron']).toMatch(/schedules\[id=\d+\]\.cron_expression/);
     expect(reasons['bad-tz']).toMatch(/timezone.*Mars\/Olympus/);
@@ -112,20 +170,29 @@ forEachDatabase('db queries', (getDb) => {
   });
 
   it('unknown device -> NOT_FOUND', async () => {
-    await expect(loadDeviceConfig(getDb(), 'never-registered', NOW)).rejects.toSatisfy((e: unknown) => isAppError(e, 'NOT_FOUND'));
+    await expect(loadDeviceConfig(getDb(), 'never-registered', NOW)).rejects.toSatisfy((e: unknown) =>
+      isAppError(e, 'NOT_FOUND'),
+    );
   });
 
   it('resolveJob by id, by (device, name); ambiguous names and unknown jobs are clear errors', async () => {
     const db = getDb();
     await upsertDevice(db, { id: 'r-1' });
     await upsertDevice(db, { id: 'r-2' });
-    const a = await addJob(db, { deviceId: 'r-1', name: 'home', sourcePaths: ['/home'], id: '7b0e7a52-3c7a-4b51-9d7e-2f1f5a2b9c10' });
+    const a = await addJob(db, {
+      deviceId: 'r-1',
+      name: 'home',
+      sourcePaths: ['/home'],
+      id: '7b0e7a52-3c7a-4b51-9d7e-2f1f5a2b9c10',
+    });
     await addJob(db, { deviceId: 'r-2', name: 'home', sourcePaths: ['/home'] });
     expect((await resolveJob(db, a.id)).deviceId).toBe('r-1');
     expect((await resolveJob(db, 'home', 'r-2')).deviceId).toBe('r-2');
     await expect(resolveJob(db, 'home')).rejects.toSatisfy((e: unknown) => isAppError(e, 'INVALID_INPUT'));
     await expect(resolveJob(db, 'nope', 'r-1')).rejects.toSatisfy((e: unknown) => isAppError(e, 'NOT_FOUND'));
-    await expect(addJob(db, { deviceId: 'r-1', name: 'home', sourcePaths: ['/x'] })).rejects.toSatisfy((e: unknown) => isAppError(e, 'CONFLICT'));
+    await expect(addJob(db, { deviceId: 'r-1', name: 'home', sourcePaths: ['/x'] })).rejects.toSatisfy((e: unknown) =>
+      isAppError(e, 'CONFLICT'),
+    );
     expect((await listJobs(db, { deviceId: 'r-1' })).map((j) => j.name)).toEqual(['home']);
   });
 
@@ -134,29 +201,79 @@ forEachDatabase('db queries', (getDb) => {
     const job = await resolveJob(db, 'home', 'r-1');
     const sched = await addSchedule(db, { jobId: job.id, type: 'interval', intervalSeconds: 600 });
     const start = new Date('2026-03-01T10:00:00Z');
-    const id = await insertRunStarted(db, { jobId: job.id, deviceId: 'r-1', startTime: start, triggeredBy: 'missed', clientRunId: '0b7e3a52-3c7a-4b51-9d7e-2f1f5a2b9c11' });
-    expect(await insertRunStarted(db, { jobId: job.id, deviceId: 'r-1', startTime: start, triggeredBy: 'missed', clientRunId: '0b7e3a52-3c7a-4b51-9d7e-2f1f5a2b9c11' })).toBe(id);
+    const id = await insertRunStarted(db, {
+      jobId: job.id,
+      deviceId: 'r-1',
+      startTime: start,
+      triggeredBy: 'missed',
+      clientRunId: '0b7e3a52-3c7a-4b51-9d7e-2f1f5a2b9c11',
+    });
+    expect(
+      await insertRunStarted(db, {
+        jobId: job.id,
+        deviceId: 'r-1',
+        startTime: start,
+        triggeredBy: 'missed',
+        clientRunId: '0b7e3a52-3c7a-4b51-9d7e-2f1f5a2b9c11',
+      }),
+    ).toBe(id);
     expect((await getRun(db, id))?.status).toBe('running');
     const big = 5_000_000_000_123;
-    expect(await completeRun(db, id, { status: 'partial', exitCode: 3, snapshotId: '1a2b3c4d', endTime: new Date('2026-03-01T10:05:00Z'),
-      durationSeconds: 300.5, filesNew: 2, dataAddedBytes: big, totalBytesProcessed: big, resticErrors: 'x', metadata: { unreadable: ['/a'] } })).toBe(true);
+    expect(
+      await completeRun(db, id, {
+        status: 'partial',
+        exitCode: 3,
+        snapshotId: '1a2b3c4d',
+        endTime: new Date('2026-03-01T10:05:00Z'),
+        durationSeconds: 300.5,
+        filesNew: 2,
+        dataAddedBytes: big,
+        totalBytesProcessed: big,
+        resticErrors: 'x',
+        metadata: { unreadable: ['/a'] },
+      }),
+    ).toBe(true);
     const run = await getRun(db, id);
-    expect(run).toMatchObject({ status: 'partial', exitCode: 3, snapshotId: '1a2b3c4d', filesNew: 2, filesChanged: null, dataAddedBytes: big,
-      totalBytesProcessed: big, durationSeconds: 300.5, triggeredBy: 'missed', endTime: '2026-03-01T10:05:00.000Z', metadata: { unreadable: ['/a'] } });
+    expect(run).toMatchObject({
+      status: 'partial',
+      exitCode: 3,
+      snapshotId: '1a2b3c4d',
+      filesNew: 2,
+      filesChanged: null,
+      dataAddedBytes: big,
+      totalBytesProcessed: big,
+      durationSeconds: 300.5,
+      triggeredBy: 'missed',
+      endTime: '2026-03-01T10:05:00.000Z',
+      metadata: { unreadable: ['/a'] },
+    });
     expect(typeof run!.dataAddedBytes).toBe('number');
-    const id2 = await insertRunStarted(db, { jobId: job.id, deviceId: 'r-1', startTime: new Date('2026-03-01T11:00:00Z'), triggeredBy: 'schedule' });
+    const id2 = await insertRunStarted(db, {
+      jobId: job.id,
+      deviceId: 'r-1',
+      startTime: new Date('2026-03-01T11:00:00Z'),
+      triggeredBy: 'schedule',
+    });
     const marked = await markInterruptedRuns(db, 'r-1', 'agent stopped unexpectedly');
     expect(marked.map((r) => r.id)).toEqual([id2]);
     expect(marked[0]).toMatchObject({ status: 'interrupted', errorMessage: 'agent stopped unexpectedly' });
     expect((await listRuns(db, { jobId: job.id, limit: 10 })).map((r) => r.id)).toEqual([id2, id]);
-    expect((await listRuns(db, { deviceId: 'r-2', limit: 10 }))).toEqual([]);
+    expect(await listRuns(db, { deviceId: 'r-2', limit: 10 })).toEqual([]);
     const v0 = await getConfigVersion(db, 'r-1');
     expect(await updateScheduleLastRun(db, sched.id, start, new Date('2026-03-01T10:10:00Z'))).toBe(1);
-    expect((await listSchedules(db, job.id))[0]).toMatchObject({ lastRunAt: start.toISOString(), nextRunAt: '2026-03-01T10:10:00.000Z' });
+    expect((await listSchedules(db, job.id))[0]).toMatchObject({
+      lastRunAt: start.toISOString(),
+      nextRunAt: '2026-03-01T10:10:00.000Z',
+    });
     expect(await getConfigVersion(db, 'r-1')).toBe(v0); // the agent's own write-back is not a config change
-    const { rows } = await db.query<{ job_id: string; status: string }>('SELECT job_id, status FROM latest_runs WHERE job_id = $1', [job.id]);
+    const { rows } = await db.query<{ job_id: string; status: string }>(
+      'SELECT job_id, status FROM latest_runs WHERE job_id = $1',
+      [job.id],
+    );
     expect(rows[0]?.status).toBe('interrupted');
-    const sum = await db.query<{ last_run_id: number }>('SELECT last_run_id FROM job_summary WHERE job_id = $1', [job.id]);
+    const sum = await db.query<{ last_run_id: number }>('SELECT last_run_id FROM job_summary WHERE job_id = $1', [
+      job.id,
+    ]);
     expect(Number(sum.rows[0]?.last_run_id)).toBe(id2);
   });
 

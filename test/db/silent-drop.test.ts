@@ -21,9 +21,17 @@ class BlackholeProxy {
       const pair: [net.Socket, net.Socket] = [client, upstream];
       this.pairs.add(pair);
       // Forward only while the "network" is up; drop bytes silently otherwise (no FIN, no RST).
-      client.on('data', (d) => { if (!this.blackholed) upstream.write(d); });
-      upstream.on('data', (d) => { if (!this.blackholed) client.write(d); });
-      const close = () => { client.destroy(); upstream.destroy(); this.pairs.delete(pair); };
+      client.on('data', (d) => {
+        if (!this.blackholed) upstream.write(d);
+      });
+      upstream.on('data', (d) => {
+        if (!this.blackholed) client.write(d);
+      });
+      const close = () => {
+        client.destroy();
+        upstream.destroy();
+        this.pairs.delete(pair);
+      };
       client.on('close', close);
       upstream.on('close', close);
       client.on('error', close);
@@ -32,20 +40,28 @@ class BlackholeProxy {
   }
 
   listen(): Promise<number> {
-    return new Promise((resolve) => this.server.listen(0, '127.0.0.1', () => {
-      this.port = (this.server.address() as net.AddressInfo).port;
-      resolve(this.port);
-    }));
+    return new Promise((resolve) =>
+      this.server.listen(0, '127.0.0.1', () => {
+        this.port = (this.server.address() as net.AddressInfo).port;
+        resolve(this.port);
+      }),
+    );
   }
 
   /** Black-holed connections stay black-holed (their bytes were lost); new ones work again. */
   restore(): void {
-    for (const [c, u] of this.pairs) { c.destroy(); u.destroy(); }
+    for (const [c, u] of this.pairs) {
+      c.destroy();
+      u.destroy();
+    }
     this.blackholed = false;
   }
 
   close(): Promise<void> {
-    for (const [c, u] of this.pairs) { c.destroy(); u.destroy(); }
+    for (const [c, u] of this.pairs) {
+      c.destroy();
+      u.destroy();
+    }
     return new Promise((resolve) => this.server.close(() => resolve()));
   }
 }
@@ -71,7 +87,12 @@ describe('C19 silent network loss to PostgreSQL', () => {
   });
 
   it('C19 a query on a black-holed connection fails within the query time-out, and the pool recovers', async () => {
-    const db = await openPostgres({ connectionString: url, queryTimeoutMs: 1500, connectTimeoutMs: 1500, connectAttempts: 1 });
+    const db = await openPostgres({
+      connectionString: url,
+      queryTimeoutMs: 1500,
+      connectTimeoutMs: 1500,
+      connectAttempts: 1,
+    });
     expect((await db.query<{ n: number }>('SELECT 1 AS n')).rows[0]?.n).toBe(1);
     proxy.blackholed = true;
     const t0 = Date.now();
@@ -91,7 +112,14 @@ describe('C19 silent network loss to PostgreSQL', () => {
   });
 
   it('C19 the LISTEN connection is checked by its heartbeat and re-subscribed after a silent drop', async () => {
-    const db = await openPostgres({ connectionString: url, heartbeatMs: 1000, maxRetryDelayMs: 300, queryTimeoutMs: 1500, connectTimeoutMs: 1500, connectAttempts: 1 });
+    const db = await openPostgres({
+      connectionString: url,
+      heartbeatMs: 1000,
+      maxRetryDelayMs: 300,
+      queryTimeoutMs: 1500,
+      connectTimeoutMs: 1500,
+      connectAttempts: 1,
+    });
     const direct = await openPostgres({ connectionString: tmp.url });
     const got: string[] = [];
     await db.listen('rb2_drop', (p) => got.push(p));

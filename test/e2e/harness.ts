@@ -15,7 +15,11 @@ function env(repo: string, password: string, cacheDir: string): NodeJS.ProcessEn
 }
 
 /** A restic repository the test can inspect; `cacheDir` is the test's own (not the agent's). */
-export interface TestRepo { dir: string; password: string; cacheDir: string }
+export interface TestRepo {
+  dir: string;
+  password: string;
+  cacheDir: string;
+}
 
 /** `restic init` a new repository at `dir`. */
 export function initRepo(dir: string, password: string, cacheDir: string): TestRepo {
@@ -23,18 +27,33 @@ export function initRepo(dir: string, password: string, cacheDir: string): TestR
   return { dir, password, cacheDir };
 }
 
-export interface Snapshot { id: string; short_id: string; tags?: string[]; paths: string[]; time: string }
+export interface Snapshot {
+  id: string;
+  short_id: string;
+  tags?: string[];
+  paths: string[];
+  time: string;
+}
 
 /** `restic snapshots --json` (no lock: safe while the agent backs up). */
 export function snapshots(r: TestRepo): Snapshot[] {
-  const out = execFileSync(RESTIC, ['snapshots', '--json', '--no-lock'], { env: env(r.dir, r.password, r.cacheDir), encoding: 'utf8' });
+  const out = execFileSync(RESTIC, ['snapshots', '--json', '--no-lock'], {
+    env: env(r.dir, r.password, r.cacheDir),
+    encoding: 'utf8',
+  });
   return (JSON.parse(out) as Snapshot[] | null) ?? [];
 }
 
 /** Lock ids in the repository (`restic list locks --no-lock`). */
 export function locks(r: TestRepo): string[] {
-  const out = execFileSync(RESTIC, ['list', 'locks', '--no-lock'], { env: env(r.dir, r.password, r.cacheDir), encoding: 'utf8' });
-  return out.split('\n').map((l) => l.trim()).filter(Boolean);
+  const out = execFileSync(RESTIC, ['list', 'locks', '--no-lock'], {
+    env: env(r.dir, r.password, r.cacheDir),
+    encoding: 'utf8',
+  });
+  return out
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
 }
 
 /** Pids of live processes whose environment has RESTIC_REPOSITORY=`repoDir` (restic of any user). */
@@ -55,11 +74,23 @@ export function resticPidsFor(repoDir: string): number[] {
   return pids;
 }
 
-export interface RunRow { id: number; status: string; triggered_by: string; snapshot_id: string | null; start_time: Date; end_time: Date | null; exit_code: number | null; error_message: string | null }
+export interface RunRow {
+  id: number;
+  status: string;
+  triggered_by: string;
+  snapshot_id: string | null;
+  start_time: Date;
+  end_time: Date | null;
+  exit_code: number | null;
+  error_message: string | null;
+}
 
 /** The `runs` rows of a job, oldest first. */
 export async function runsOf(db: Database, jobId: string): Promise<RunRow[]> {
-  const { rows } = await db.query<RunRow>('SELECT id, status, triggered_by, snapshot_id, start_time, end_time, exit_code, error_message FROM runs WHERE job_id = $1 ORDER BY id', [jobId]);
+  const { rows } = await db.query<RunRow>(
+    'SELECT id, status, triggered_by, snapshot_id, start_time, end_time, exit_code, error_message FROM runs WHERE job_id = $1 ORDER BY id',
+    [jobId],
+  );
   return rows;
 }
 

@@ -11,7 +11,15 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { addJob, addRepository, addSchedule, migrate, openPostgres, upsertDevice, type Database } from '../../src/db/index.js';
+import {
+  addJob,
+  addRepository,
+  addSchedule,
+  migrate,
+  openPostgres,
+  upsertDevice,
+  type Database,
+} from '../../src/db/index.js';
 import { ProcessGroup, api, freePort, waitFor, writeAgentConfig, type AgentProcess } from '../helpers/agent-process.js';
 import { createTempPgDatabase } from '../helpers/databases.js';
 import { deviceLoginUrl, dropDeviceRoles } from '../helpers/device-role.js';
@@ -56,15 +64,36 @@ beforeAll(async () => {
   const srcB = path.join(root, 'src-b');
   fs.mkdirSync(srcB);
   fs.writeFileSync(path.join(srcB, 'random.bin'), randomBytes(300 * 1024));
-  const ij = await addJob(db, { deviceId: DEVICE, name: 'interval, job', sourcePaths: [srcA], repositoryId: fast.id, tags: ['e2e'] });
+  const ij = await addJob(db, {
+    deviceId: DEVICE,
+    name: 'interval, job',
+    sourcePaths: [srcA],
+    repositoryId: fast.id,
+    tags: ['e2e'],
+  });
   await addSchedule(db, { jobId: ij.id, type: 'interval', intervalSeconds: 5 });
   intervalJob = ij.id;
-  slowJob = (await addJob(db, { deviceId: DEVICE, name: 'slow-job', sourcePaths: [srcB], repositoryId: slow.id, resticArgs: ['--limit-upload', '1'] })).id;
+  slowJob = (
+    await addJob(db, {
+      deviceId: DEVICE,
+      name: 'slow-job',
+      sourcePaths: [srcB],
+      repositoryId: slow.id,
+      resticArgs: ['--limit-upload', '1'],
+    })
+  ).id;
   port = await freePort();
   // The agent runs as its device's own role (issue 15: row-level security), made by `rbackup2 device login`.
   const deviceUrl = await deviceLoginUrl(procs, path.join(root, 'admin'), tmp.url, DEVICE);
   expect(new URL(deviceUrl).username).not.toBe('postgres');
-  config = writeAgentConfig({ dir: root, deviceId: DEVICE, port, databaseUrl: deviceUrl, dataDir: path.join(root, 'data'), shutdownTimeoutSeconds: 1 });
+  config = writeAgentConfig({
+    dir: root,
+    deviceId: DEVICE,
+    port,
+    databaseUrl: deviceUrl,
+    dataDir: path.join(root, 'data'),
+    shutdownTimeoutSeconds: 1,
+  });
   agent = await procs.startAgentReady(config, port);
 }, 180_000);
 
@@ -83,10 +112,15 @@ async function changeLogged(kind: string, jobId: string, from: number, t0: numbe
 
 describe('scheduler on the spawned agent [postgres, real restic]', () => {
   it('a 5-second interval job records two successful runs and snapshots tagged backup:<id>, backup_name=<name> in order', async () => {
-    const ok = await waitFor('two successful runs', async () => {
-      const rows = (await runsOf(db, intervalJob)).filter((r) => r.status === 'success');
-      return rows.length >= 2 ? rows : null;
-    }, 120_000, 500);
+    const ok = await waitFor(
+      'two successful runs',
+      async () => {
+        const rows = (await runsOf(db, intervalJob)).filter((r) => r.status === 'success');
+        return rows.length >= 2 ? rows : null;
+      },
+      120_000,
+      500,
+    );
     expect(ok.every((r) => r.triggered_by === 'schedule' || r.triggered_by === 'missed')).toBe(true);
     const snaps = snapshots(fastRepo);
     for (const r of ok.slice(0, 2)) {
@@ -106,7 +140,12 @@ describe('scheduler on the spawned agent [postgres, real restic]', () => {
     await db.query('UPDATE backup_jobs SET source_paths = ARRAY[$1::text] WHERE id = $2', [newPath, intervalJob]);
     const ms = await changeLogged('job_changed', intervalJob, from, t0);
     expect(ms).toBeLessThan(2000);
-    const snap = await waitFor('a snapshot of the new path', () => snapshots(fastRepo).find((s) => s.paths[0] === newPath), 90_000, 500);
+    const snap = await waitFor(
+      'a snapshot of the new path',
+      () => snapshots(fastRepo).find((s) => s.paths[0] === newPath),
+      90_000,
+      500,
+    );
     expect(snap.paths).toEqual([newPath]);
     expect(snap.tags?.[0]).toBe(`backup:${intervalJob}`);
   }, 150_000);
@@ -118,7 +157,12 @@ describe('scheduler on the spawned agent [postgres, real restic]', () => {
     const ms = await changeLogged('job_removed', intervalJob, from, t0);
     expect(ms).toBeLessThan(2000);
     // A backup that was already running may finish; nothing new starts.
-    await waitFor('no running run', async () => !(await runsOf(db, intervalJob)).some((r) => r.status === 'running'), 60_000, 300);
+    await waitFor(
+      'no running run',
+      async () => !(await runsOf(db, intervalJob)).some((r) => r.status === 'running'),
+      60_000,
+      300,
+    );
     const before = (await runsOf(db, intervalJob)).length;
     const snapsBefore = snapshots(fastRepo).length;
     await sleep(12_000); // more than two intervals of the removed schedule
@@ -152,7 +196,10 @@ describe('scheduler on the spawned agent [postgres, real restic]', () => {
     expect(resticPidsFor(slowRepo.dir)).toHaveLength(1);
     const from = agent.lines.length;
     const stopped = await agent.stop('SIGTERM', 90_000);
-    const stopLog = agent.lines.slice(from - 1).map((l) => l.raw).join('\n');
+    const stopLog = agent.lines
+      .slice(from - 1)
+      .map((l) => l.raw)
+      .join('\n');
     expect(stopped.code, stopLog).toBe(0);
     // 1 s of shutdown timeout, then SIGINT; the agent waits at most the 30 s SIGKILL grace. restic
     // 0.14 with --limit-upload sometimes needs ~27 s to exit after SIGINT (measured by hand: SIGINT
@@ -170,7 +217,12 @@ describe('scheduler on the spawned agent [postgres, real restic]', () => {
     agent = await procs.startAgentReady(config, port);
     expect((await api(port, 'POST', `/jobs/${slowJob}/run`)).status).toBe(202);
     await waitFor('restic of the slow job running', () => resticPidsFor(slowRepo.dir).length === 1, 30_000, 100);
-    const killed = await waitFor('the run recorded running', async () => (await runsOf(db, slowJob)).find((r) => r.status === 'running'), 30_000, 200);
+    const killed = await waitFor(
+      'the run recorded running',
+      async () => (await runsOf(db, slowJob)).find((r) => r.status === 'running'),
+      30_000,
+      200,
+    );
     await sleep(1500); // restic has taken its lock and is uploading
     agent.killGroup(); // agent and its restic: a power cut
     await agent.exited;
@@ -180,10 +232,15 @@ describe('scheduler on the spawned agent [postgres, real restic]', () => {
     await db.query(`UPDATE backup_jobs SET restic_args = '[]'::jsonb WHERE id = $1`, [slowJob]);
 
     agent = await procs.startAgentReady(config, port);
-    const caughtUp = await waitFor('a successful catch-up run', async () => {
-      const rows = await runsOf(db, slowJob);
-      return rows.find((r) => r.triggered_by === 'missed' && r.status === 'success');
-    }, 120_000, 300);
+    const caughtUp = await waitFor(
+      'a successful catch-up run',
+      async () => {
+        const rows = await runsOf(db, slowJob);
+        return rows.find((r) => r.triggered_by === 'missed' && r.status === 'success');
+      },
+      120_000,
+      300,
+    );
     const rows = await runsOf(db, slowJob);
     const interrupted = rows.find((r) => r.id === killed.id)!;
     expect(interrupted.status).toBe('interrupted');

@@ -11,8 +11,6 @@ import { faultSuite, describeCounts, expectConsistent, readLedger, repoLocks } f
 
 const { procs, table, scenario } = faultSuite('Fault injection — agent killed or stopped');
 
-
-
 describe('fault injection: the agent process', () => {
   it('C17 SIGKILL in the middle of a backup, then started again: interrupted + one catch-up success, stale lock cleared', async () => {
     const s = await scenario();
@@ -39,7 +37,9 @@ describe('fault injection: the agent process', () => {
   it('C17 SIGKILL at 12 random moments of a burst of short runs: every finished run recorded exactly once, killed ones interrupted', async () => {
     const s = await scenario();
     for (const name of ['burst-a', 'burst-b', 'burst-c']) await s.addJob({ name, intervalSeconds: 1 });
-    await sql(s.dbUrl, "INSERT INTO settings (device_id, key, value) VALUES ($1, 'max_concurrent_backups', '3')", [s.deviceId]);
+    await sql(s.dbUrl, "INSERT INTO settings (device_id, key, value) VALUES ($1, 'max_concurrent_backups', '3')", [
+      s.deviceId,
+    ]);
     await s.writeConfig();
     const agents: AgentProcess[] = [];
     const kills: number[] = [];
@@ -59,7 +59,9 @@ describe('fault injection: the agent process', () => {
     }
     // One backup at a time for the last agent: stale locks of the killed restics are removed only
     // while no other restic of this agent works on the repository (src/backup/locks.ts).
-    await sql(s.dbUrl, "UPDATE settings SET value = '1' WHERE device_id = $1 AND key = 'max_concurrent_backups'", [s.deviceId]);
+    await sql(s.dbUrl, "UPDATE settings SET value = '1' WHERE device_id = $1 AND key = 'max_concurrent_backups'", [
+      s.deviceId,
+    ]);
     const last = procs.startAgent(s.configPath, ['run']);
     agents.push(last);
     await last.waitForLog('rbackup2 agent started', 120_000);
@@ -72,8 +74,12 @@ describe('fault injection: the agent process', () => {
     // Snapshots restic saved in the instant before a kill, before the agent could note the id:
     // each must belong to a job with a run recorded interrupted (the run itself is not lost).
     const unlinked = l.orphanSnapshots.length;
-    table.add('SIGKILL x12 during bursts (journal writes)', `${finished} finished logged + <= ${12 * 3} interrupted`, { ...l, lost: l.lost - unlinked },
-      `kills ${kills.join(', ')} ms after 0-2 finished runs; ${interrupted} interrupted; ${unlinked} snapshot(s) saved just before a kill and recorded as interrupted runs without their id`);
+    table.add(
+      'SIGKILL x12 during bursts (journal writes)',
+      `${finished} finished logged + <= ${12 * 3} interrupted`,
+      { ...l, lost: l.lost - unlinked },
+      `kills ${kills.join(', ')} ms after 0-2 finished runs; ${interrupted} interrupted; ${unlinked} snapshot(s) saved just before a kill and recorded as interrupted runs without their id`,
+    );
     expect(l.counts.running ?? 0).toBe(0);
     expect(interrupted).toBeLessThanOrEqual(12 * 3);
     expect(l.runs.length).toBeGreaterThanOrEqual(finished);

@@ -18,7 +18,9 @@ const scenarios: Scenario[] = [];
 
 describe.runIf(privatePgAvailable())('fault injection: database outages (private PostgreSQL)', () => {
   let server: PrivatePg;
-  beforeAll(async () => { server = await startPrivatePg(); }, 120_000);
+  beforeAll(async () => {
+    server = await startPrivatePg();
+  }, 120_000);
   afterAll(async () => {
     await procs.killAll();
     await server?.destroy();
@@ -46,16 +48,29 @@ describe.runIf(privatePgAvailable())('fault injection: database outages (private
     await server.stop('fast');
     await waitFinished([agent], 1, undefined, 120_000);
     expect(finishedCount([agent], 'success')).toBe(1);
-    const down = await waitFor('status shows the outage', async () => {
-      const st = await s.status();
-      return !st.database.connected && st.database.pendingJournalEntries === 1 ? st : null;
-    }, 60_000);
+    const down = await waitFor(
+      'status shows the outage',
+      async () => {
+        const st = await s.status();
+        return !st.database.connected && st.database.pendingJournalEntries === 1 ? st : null;
+      },
+      60_000,
+    );
     expect(down.database.downSince).toBeTruthy();
     expect(fs.readdirSync(path.join(s.dataDir, 'journal')).filter((f) => f.endsWith('.json'))).toHaveLength(1);
     await server.start();
     // The periodic replay (every 30 s) writes the outcome; nothing else needs to happen.
-    await waitFor('run recorded as success', async () => (await runRows(s)).some((r) => r.status === 'success'), 90_000, 500);
-    await waitFor('status: no waiting records', async () => (await s.status()).database.pendingJournalEntries === 0, 30_000);
+    await waitFor(
+      'run recorded as success',
+      async () => (await runRows(s)).some((r) => r.status === 'success'),
+      90_000,
+      500,
+    );
+    await waitFor(
+      'status: no waiting records',
+      async () => (await s.status()).database.pendingJournalEntries === 0,
+      30_000,
+    );
     const metrics = await api(s.port, 'GET', '/metrics');
     expect(String(metrics.json)).toMatch(/rbackup2_journal_entries_pending(\{[^}]*\})? 0/);
     expect((await agent.stop('SIGTERM', 60_000)).code).toBe(0);
@@ -75,17 +90,29 @@ describe.runIf(privatePgAvailable())('fault injection: database outages (private
     await server.stop('immediate'); // a crash of the server, not a clean shutdown
     const before = finishedCount([agent]);
     await waitFinished([agent], before + 3, undefined, 90_000);
-    const st = await waitFor('status: waiting records', async () => {
-      const x = await s.status();
-      return !x.database.connected && x.database.pendingJournalEntries >= 3 ? x : null;
-    }, 60_000);
+    const st = await waitFor(
+      'status: waiting records',
+      async () => {
+        const x = await s.status();
+        return !x.database.connected && x.database.pendingJournalEntries >= 3 ? x : null;
+      },
+      60_000,
+    );
     expect(st.database.downSince).toBeTruthy();
     await server.start();
     const logged = () => finishedCount([agent]);
-    await waitFor('every finished run in the database', async () => {
-      const rows = await runRows(s);
-      return rows.filter((r) => r.status !== 'running').length >= logged() && (await s.status()).database.pendingJournalEntries === 0;
-    }, 120_000, 500);
+    await waitFor(
+      'every finished run in the database',
+      async () => {
+        const rows = await runRows(s);
+        return (
+          rows.filter((r) => r.status !== 'running').length >= logged() &&
+          (await s.status()).database.pendingJournalEntries === 0
+        );
+      },
+      120_000,
+      500,
+    );
     expect((await agent.stop('SIGTERM', 60_000)).code).toBe(0);
     const l = await readLedger(s, [agent]);
     const n = finishedCount([agent]);

@@ -19,7 +19,11 @@ const run = promisify(execFile);
 export const RESTIC = '/usr/bin/restic';
 
 /** Run SQL on `url` with a short-lived client; returns the rows. */
-export async function sql<T extends pg.QueryResultRow = pg.QueryResultRow>(url: string, text: string, params: unknown[] = []): Promise<T[]> {
+export async function sql<T extends pg.QueryResultRow = pg.QueryResultRow>(
+  url: string,
+  text: string,
+  params: unknown[] = [],
+): Promise<T[]> {
   const c = new pg.Client({ connectionString: url, connectionTimeoutMillis: 10_000 });
   await c.connect();
   try {
@@ -31,7 +35,12 @@ export async function sql<T extends pg.QueryResultRow = pg.QueryResultRow>(url: 
 
 /** `restic <args>` on the scenario's repository (password through the environment, never argv). */
 export async function restic(repo: string, password: string, args: string[], timeoutMs = 120_000): Promise<string> {
-  const env = { ...process.env, RESTIC_REPOSITORY: repo, RESTIC_PASSWORD: password, RESTIC_CACHE_DIR: path.join(os.tmpdir(), 'rbackup2-faults-restic-cache') };
+  const env = {
+    ...process.env,
+    RESTIC_REPOSITORY: repo,
+    RESTIC_PASSWORD: password,
+    RESTIC_CACHE_DIR: path.join(os.tmpdir(), 'rbackup2-faults-restic-cache'),
+  };
   const { stdout } = await run(RESTIC, args, { env, timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024 });
   return stdout;
 }
@@ -63,7 +72,11 @@ export class Scenario {
   port = 0;
   private repositoryId = '';
 
-  private constructor(readonly dir: string, readonly dbUrl: string, readonly procs: ProcessGroup) {
+  private constructor(
+    readonly dir: string,
+    readonly dbUrl: string,
+    readonly procs: ProcessGroup,
+  ) {
     this.deviceId = `fault-${path.basename(dir).slice(-6)}`;
     this.repo = path.join(dir, 'repo');
     this.dataDir = path.join(dir, 'data');
@@ -85,8 +98,16 @@ export class Scenario {
     await restic(s.repo, s.password, ['init']);
     await sql(dbUrl, 'INSERT INTO devices (id, name) VALUES ($1, $1)', [s.deviceId]);
     // Failed scheduled runs are not retried inside a test's lifetime (each run is one row to check).
-    await sql(dbUrl, "INSERT INTO settings (device_id, key, value) VALUES ($1, 'retry_max_attempts', '0'), ($1, 'sync_interval_seconds', '5')", [s.deviceId]);
-    const [row] = await sql<{ id: string }>(dbUrl, 'INSERT INTO repositories (name, url, password) VALUES ($1, $2, $3) RETURNING id', [`repo-${s.deviceId}`, s.repo, s.password]);
+    await sql(
+      dbUrl,
+      "INSERT INTO settings (device_id, key, value) VALUES ($1, 'retry_max_attempts', '0'), ($1, 'sync_interval_seconds', '5')",
+      [s.deviceId],
+    );
+    const [row] = await sql<{ id: string }>(
+      dbUrl,
+      'INSERT INTO repositories (name, url, password) VALUES ($1, $2, $3) RETURNING id',
+      [`repo-${s.deviceId}`, s.repo, s.password],
+    );
     s.repositoryId = row!.id;
     return s;
   }
@@ -95,12 +116,19 @@ export class Scenario {
   async addJob(j: JobInput): Promise<string> {
     const source = path.join(this.dir, 'src', j.name);
     fs.mkdirSync(source, { recursive: true });
-    for (let i = 0; i < 5; i++) fs.writeFileSync(path.join(source, `file-${i}.txt`), `${j.name} ${i} ${randomBytes(64).toString('hex')}\n`);
-    const [job] = await sql<{ id: string }>(this.dbUrl,
+    for (let i = 0; i < 5; i++)
+      fs.writeFileSync(path.join(source, `file-${i}.txt`), `${j.name} ${i} ${randomBytes(64).toString('hex')}\n`);
+    const [job] = await sql<{ id: string }>(
+      this.dbUrl,
       'INSERT INTO backup_jobs (device_id, name, source_paths, restic_args, repository_id) VALUES ($1, $2, $3, $4::jsonb, $5) RETURNING id',
-      [this.deviceId, j.name, [source], JSON.stringify(j.resticArgs ?? []), this.repositoryId]);
+      [this.deviceId, j.name, [source], JSON.stringify(j.resticArgs ?? []), this.repositoryId],
+    );
     if (j.intervalSeconds !== null) {
-      await sql(this.dbUrl, "INSERT INTO schedules (job_id, schedule_type, interval_seconds) VALUES ($1, 'interval', $2)", [job!.id, j.intervalSeconds]);
+      await sql(
+        this.dbUrl,
+        "INSERT INTO schedules (job_id, schedule_type, interval_seconds) VALUES ($1, 'interval', $2)",
+        [job!.id, j.intervalSeconds],
+      );
     }
     this.jobs.push({ id: job!.id, name: j.name, source });
     return job!.id;
@@ -119,18 +147,29 @@ export class Scenario {
 
   /** Write config.yaml (log file outside data_dir, so a broken data folder still logs). */
   async writeConfig(c: ConfigInput = {}): Promise<string> {
-    this.port = this.port || await freePort();
+    this.port = this.port || (await freePort());
     const lines = [
-      'device:', `  id: ${JSON.stringify(this.deviceId)}`,
-      'database:', `  url: ${JSON.stringify(this.dbUrl)}`,
-      'client:', `  http_bind: "127.0.0.1:${this.port}"`,
+      'device:',
+      `  id: ${JSON.stringify(this.deviceId)}`,
+      'database:',
+      `  url: ${JSON.stringify(this.dbUrl)}`,
+      'client:',
+      `  http_bind: "127.0.0.1:${this.port}"`,
       `  data_dir: ${JSON.stringify(this.dataDir)}`,
       `  log_file: ${JSON.stringify(this.logFile)}`,
       `  log_level: ${JSON.stringify(c.logLevel ?? 'info')}`,
       `  restic_binary: ${JSON.stringify(c.resticBinary ?? RESTIC)}`,
       `  shutdown_timeout_seconds: ${c.shutdownTimeoutSeconds ?? 60}`,
       `  api_token: ${JSON.stringify(TEST_API_TOKEN)}`, // api() sends it (issue 15: every route needs a login)
-      ...(c.pushgateway ? ['metrics:', '  enabled: true', `  prometheus_pushgateway: ${JSON.stringify(c.pushgateway)}`, '  push_interval_seconds: 5', '  push_timeout_seconds: 2'] : []),
+      ...(c.pushgateway
+        ? [
+            'metrics:',
+            '  enabled: true',
+            `  prometheus_pushgateway: ${JSON.stringify(c.pushgateway)}`,
+            '  push_interval_seconds: 5',
+            '  push_timeout_seconds: 2',
+          ]
+        : []),
     ];
     fs.writeFileSync(this.configPath, `${lines.join('\n')}\n`);
     return this.configPath;
@@ -140,10 +179,14 @@ export class Scenario {
   async startAgent(): Promise<AgentProcess> {
     const a = this.procs.startAgent(this.configPath, ['run']);
     await a.waitForLog('rbackup2 agent started', 120_000);
-    await waitFor('agent API /health', async () => {
-      if (a.exitInfo) throw new Error(`agent exited: ${a.stderr.slice(-2000)}`);
-      return (await fetch(`http://127.0.0.1:${this.port}/health`, { signal: AbortSignal.timeout(2000) })).ok;
-    }, 60_000);
+    await waitFor(
+      'agent API /health',
+      async () => {
+        if (a.exitInfo) throw new Error(`agent exited: ${a.stderr.slice(-2000)}`);
+        return (await fetch(`http://127.0.0.1:${this.port}/health`, { signal: AbortSignal.timeout(2000) })).ok;
+      },
+      60_000,
+    );
     return a;
   }
 
@@ -160,11 +203,16 @@ export class Scenario {
 
   /** Wait until `jobId` runs and restic reported at least `fraction` progress. */
   async waitRunning(jobId: string, fraction = 0.05, timeoutMs = 90_000): Promise<void> {
-    await waitFor(`job ${jobId} running past ${fraction}`, async () => {
-      const s = await this.status();
-      const r = s.running.find((x) => x.jobId === jobId);
-      return r?.progress && r.progress.percentDone >= fraction;
-    }, timeoutMs, 150);
+    await waitFor(
+      `job ${jobId} running past ${fraction}`,
+      async () => {
+        const s = await this.status();
+        const r = s.running.find((x) => x.jobId === jobId);
+        return r?.progress && r.progress.percentDone >= fraction;
+      },
+      timeoutMs,
+      150,
+    );
   }
 
   /** Remove the temp folder (the database is dropped by its owner). */
@@ -174,18 +222,36 @@ export class Scenario {
 }
 
 export interface StatusBody {
-  database: { connected: boolean; downSince: string | null; usingCachedConfig: boolean; cachedConfigSince: string | null; pendingJournalEntries: number };
+  database: {
+    connected: boolean;
+    downSince: string | null;
+    usingCachedConfig: boolean;
+    cachedConfigSince: string | null;
+    pendingJournalEntries: number;
+  };
   running: { jobId: string; runId: number | null; progress: { percentDone: number } | null }[];
 }
 
 /** Number of `backup finished` log lines of `agents` so far (optionally of one status). */
 export function finishedCount(agents: AgentProcess[], status?: string): number {
-  return agents.flatMap((a) => a.lines).filter((l) => l.json?.msg === 'backup finished' && (!status || l.json.status === status)).length;
+  return agents
+    .flatMap((a) => a.lines)
+    .filter((l) => l.json?.msg === 'backup finished' && (!status || l.json.status === status)).length;
 }
 
 /** Wait until the agents together logged `n` finished backups (of `status`, if given). */
-export async function waitFinished(agents: AgentProcess[], n: number, status?: string, timeoutMs = 120_000): Promise<void> {
-  await waitFor(`${n} finished backups${status ? ` (${status})` : ''}`, () => finishedCount(agents, status) >= n, timeoutMs, 100);
+export async function waitFinished(
+  agents: AgentProcess[],
+  n: number,
+  status?: string,
+  timeoutMs = 120_000,
+): Promise<void> {
+  await waitFor(
+    `${n} finished backups${status ? ` (${status})` : ''}`,
+    () => finishedCount(agents, status) >= n,
+    timeoutMs,
+    100,
+  );
 }
 
 /** Give `ms` milliseconds. */
@@ -207,5 +273,10 @@ export async function waitGroupGone(pgid: number, timeoutMs = 60_000, alsoPids: 
       return false;
     }
   };
-  await waitFor(`process group ${pgid} and its killed descendants gone`, () => !alive(-pgid) && !alsoPids.some(alive), timeoutMs, 100);
+  await waitFor(
+    `process group ${pgid} and its killed descendants gone`,
+    () => !alive(-pgid) && !alsoPids.some(alive),
+    timeoutMs,
+    100,
+  );
 }

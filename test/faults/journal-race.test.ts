@@ -14,13 +14,17 @@ import type { RunFinishRecord, RunStartRecord, RunStore } from '../../src/runs/r
 import { silentLogger } from '../../src/logging.js';
 
 const dirs: string[] = [];
-afterAll(() => { for (const d of dirs) fs.rmSync(d, { recursive: true, force: true }); });
+afterAll(() => {
+  for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
+});
 
 /** Records every outcome written; `finished` takes `delayMs` (a slow database). */
 class Recorder implements RunStore {
   readonly written: { id: string; status: string }[] = [];
   constructor(private readonly delayMs: number) {}
-  async started(): Promise<number | null> { return 1; }
+  async started(): Promise<number | null> {
+    return 1;
+  }
   async finished(r: RunFinishRecord): Promise<number | null> {
     await new Promise((res) => setTimeout(res, this.delayMs));
     this.written.push({ id: r.clientRunId, status: r.completion.status });
@@ -34,15 +38,32 @@ describe('journal replay racing a finishing run', () => {
     dirs.push(dir);
     const inner = new Recorder(5);
     const store = new JournalRunStore(inner, dir, silentLogger());
-    const start = (): RunStartRecord => ({ clientRunId: randomUUID(), jobId: 'j', deviceId: 'd', startTime: new Date(), triggeredBy: 'schedule', metadata: {} });
-    const finish = (s: RunStartRecord): RunFinishRecord => ({ clientRunId: s.clientRunId, jobId: 'j', startTime: s.startTime, completion: { status: 'success', endTime: new Date(), snapshotId: 'abcd1234' } });
+    const start = (): RunStartRecord => ({
+      clientRunId: randomUUID(),
+      jobId: 'j',
+      deviceId: 'd',
+      startTime: new Date(),
+      triggeredBy: 'schedule',
+      metadata: {},
+    });
+    const finish = (s: RunStartRecord): RunFinishRecord => ({
+      clientRunId: s.clientRunId,
+      jobId: 'j',
+      startTime: s.startTime,
+      completion: { status: 'success', endTime: new Date(), snapshotId: 'abcd1234' },
+    });
     for (let i = 0; i < 20; i++) {
       // Two runs finishing at once (each finish lists the journal) while replays run.
       const a = start();
       const b = start();
       await store.started(a);
       await store.started(b);
-      await Promise.all([store.finished(finish(a), a, 1), store.finished(finish(b), b, 1), store.replay(), new Promise((r) => setImmediate(r)).then(() => store.replay())]);
+      await Promise.all([
+        store.finished(finish(a), a, 1),
+        store.finished(finish(b), b, 1),
+        store.replay(),
+        new Promise((r) => setImmediate(r)).then(() => store.replay()),
+      ]);
     }
     expect(inner.written.filter((w) => w.status !== 'success')).toEqual([]);
     expect(inner.written).toHaveLength(40);

@@ -9,8 +9,22 @@ import { ProcessGroup, type AgentProcess } from '../helpers/agent-process.js';
 import { createTempPgDatabase } from '../helpers/databases.js';
 import { Scenario, restic, sql } from './harness.js';
 
-export interface RunRow { id: number; job_id: string; status: string; snapshot_id: string | null; client_run_id: string | null; triggered_by: string; error_message: string | null; start_time: Date }
-export interface Snapshot { id: string; short_id: string; time: string; tags?: string[] }
+export interface RunRow {
+  id: number;
+  job_id: string;
+  status: string;
+  snapshot_id: string | null;
+  client_run_id: string | null;
+  triggered_by: string;
+  error_message: string | null;
+  start_time: Date;
+}
+export interface Snapshot {
+  id: string;
+  short_id: string;
+  time: string;
+  tags?: string[];
+}
 
 export interface Ledger {
   runs: RunRow[];
@@ -38,7 +52,11 @@ export async function repoLocks(s: Scenario): Promise<string[]> {
 
 /** Run rows of the scenario's device, oldest first. */
 export async function runRows(s: Scenario): Promise<RunRow[]> {
-  return sql<RunRow>(s.dbUrl, 'SELECT id, job_id, status, snapshot_id, client_run_id, triggered_by, error_message, start_time FROM runs WHERE device_id = $1 ORDER BY start_time, id', [s.deviceId]);
+  return sql<RunRow>(
+    s.dbUrl,
+    'SELECT id, job_id, status, snapshot_id, client_run_id, triggered_by, error_message, start_time FROM runs WHERE device_id = $1 ORDER BY start_time, id',
+    [s.deviceId],
+  );
 }
 
 function tally<T>(xs: T[], key: (x: T) => string): Record<string, number> {
@@ -48,19 +66,46 @@ function tally<T>(xs: T[], key: (x: T) => string): Record<string, number> {
 }
 
 /** Build the ledger from the repository, the database and the agents' logs. */
-export async function readLedger(s: Scenario, agents: AgentProcess[], opts: { repoGone?: boolean } = {}): Promise<Ledger> {
+export async function readLedger(
+  s: Scenario,
+  agents: AgentProcess[],
+  opts: { repoGone?: boolean } = {},
+): Promise<Ledger> {
   const runs = await runRows(s);
   const snapshots = opts.repoGone ? [] : await jobSnapshots(s);
-  const logged = agents.flatMap((a) => a.lines).filter((l) => l.json?.msg === 'backup finished')
-    .map((l) => ({ jobId: String(l.json!.jobId), status: String(l.json!.status), snapshotId: (l.json!.snapshotId as string | null) ?? null }));
-  const recordedSnaps = tally(runs.filter((r) => r.snapshot_id), (r) => r.snapshot_id!);
-  const orphanSnapshots = snapshots.filter((x) => !recordedSnaps[x.short_id] && !recordedSnaps[x.id]).map((x) => x.short_id);
-  const duplicates = Object.values(recordedSnaps).reduce((n, c) => n + Math.max(0, c - 1), 0)
-    + Object.values(tally(runs.filter((r) => r.client_run_id), (r) => r.client_run_id!)).reduce((n, c) => n + Math.max(0, c - 1), 0);
+  const logged = agents
+    .flatMap((a) => a.lines)
+    .filter((l) => l.json?.msg === 'backup finished')
+    .map((l) => ({
+      jobId: String(l.json!.jobId),
+      status: String(l.json!.status),
+      snapshotId: (l.json!.snapshotId as string | null) ?? null,
+    }));
+  const recordedSnaps = tally(
+    runs.filter((r) => r.snapshot_id),
+    (r) => r.snapshot_id!,
+  );
+  const orphanSnapshots = snapshots
+    .filter((x) => !recordedSnaps[x.short_id] && !recordedSnaps[x.id])
+    .map((x) => x.short_id);
+  const duplicates =
+    Object.values(recordedSnaps).reduce((n, c) => n + Math.max(0, c - 1), 0) +
+    Object.values(
+      tally(
+        runs.filter((r) => r.client_run_id),
+        (r) => r.client_run_id!,
+      ),
+    ).reduce((n, c) => n + Math.max(0, c - 1), 0);
   // Logged outcomes missing from the table: runs without a snapshot by count per job and status;
   // runs with one by id (a snapshot still in the repository is already an orphan).
-  const rowsBy = tally(runs.filter((r) => !r.snapshot_id), (r) => `${r.job_id}/${r.status}`);
-  const loggedBy = tally(logged.filter((l) => !l.snapshotId), (l) => `${l.jobId}/${l.status}`);
+  const rowsBy = tally(
+    runs.filter((r) => !r.snapshot_id),
+    (r) => `${r.job_id}/${r.status}`,
+  );
+  const loggedBy = tally(
+    logged.filter((l) => !l.snapshotId),
+    (l) => `${l.jobId}/${l.status}`,
+  );
   let missing = 0;
   for (const [k, n] of Object.entries(loggedBy)) missing += Math.max(0, n - (rowsBy[k] ?? 0));
   const orphanSet = new Set(orphanSnapshots);
@@ -75,7 +120,16 @@ export async function readLedger(s: Scenario, agents: AgentProcess[], opts: { re
  * (unless the repository is gone) no lock is left in it.
  */
 export async function expectConsistent(s: Scenario, l: Ledger, opts: { repoGone?: boolean } = {}): Promise<void> {
-  const dump = JSON.stringify({ counts: l.counts, runs: l.runs.map((r) => [r.status, r.snapshot_id, r.triggered_by, r.error_message?.slice(0, 120)]), logged: l.logged, orphans: l.orphanSnapshots }, null, 1);
+  const dump = JSON.stringify(
+    {
+      counts: l.counts,
+      runs: l.runs.map((r) => [r.status, r.snapshot_id, r.triggered_by, r.error_message?.slice(0, 120)]),
+      logged: l.logged,
+      orphans: l.orphanSnapshots,
+    },
+    null,
+    1,
+  );
   expect(l.lost, dump).toBe(0);
   expect(l.duplicates, dump).toBe(0);
   expect(l.counts.running ?? 0, dump).toBe(0);
@@ -83,25 +137,44 @@ export async function expectConsistent(s: Scenario, l: Ledger, opts: { repoGone?
   for (const r of l.runs) {
     if (r.status === 'success' || r.status === 'partial') {
       expect(r.snapshot_id, dump).toBeTruthy();
-      if (!opts.repoGone) expect(ids.has(r.snapshot_id!), `snapshot ${r.snapshot_id} of run ${r.id} not in the repository\n${dump}`).toBe(true);
+      if (!opts.repoGone)
+        expect(ids.has(r.snapshot_id!), `snapshot ${r.snapshot_id} of run ${r.id} not in the repository\n${dump}`).toBe(
+          true,
+        );
     }
   }
   expect(l.orphanSnapshots, dump).toEqual([]);
   if (!opts.repoGone) {
     const locks = await repoLocks(s);
-    const info = await Promise.all(locks.map((id) => restic(s.repo, s.password, ['cat', 'lock', '--no-lock', id]).catch((e: unknown) => String(e))));
+    const info = await Promise.all(
+      locks.map((id) => restic(s.repo, s.password, ['cat', 'lock', '--no-lock', id]).catch((e: unknown) => String(e))),
+    );
     expect(locks, `locks left: ${info.join('\n')}`).toEqual([]);
   }
 }
 
-export interface FaultRow { fault: string; expected: string; recorded: number; lost: number; duplicates: number; note?: string }
+export interface FaultRow {
+  fault: string;
+  expected: string;
+  recorded: number;
+  lost: number;
+  duplicates: number;
+  note?: string;
+}
 
 /** The summary table printed after a fault test file (console.log, so CI output shows it). */
 export class FaultTable {
   readonly rows: FaultRow[] = [];
 
   add(fault: string, expected: string, l: Ledger, note?: string): void {
-    this.rows.push({ fault, expected, recorded: l.runs.length, lost: l.lost, duplicates: l.duplicates, ...(note ? { note } : {}) });
+    this.rows.push({
+      fault,
+      expected,
+      recorded: l.runs.length,
+      lost: l.lost,
+      duplicates: l.duplicates,
+      ...(note ? { note } : {}),
+    });
   }
 
   render(title: string): string {
@@ -117,14 +190,24 @@ export class FaultTable {
 
 /** "2 success + 1 interrupted" from status counts. */
 export function describeCounts(c: Record<string, number>): string {
-  return Object.entries(c).filter(([, n]) => n > 0).map(([k, n]) => `${n} ${k}`).join(' + ') || 'none';
+  return (
+    Object.entries(c)
+      .filter(([, n]) => n > 0)
+      .map(([k, n]) => `${n} ${k}`)
+      .join(' + ') || 'none'
+  );
 }
 
 /**
  * The set-up every fault file shares: a process group killed after the file, a results table
  * printed at the end, and `scenario()` giving a fresh database + repository + agent config.
  */
-export function faultSuite(title: string): { procs: ProcessGroup; table: FaultTable; cleanups: (() => Promise<unknown> | void)[]; scenario: () => Promise<Scenario> } {
+export function faultSuite(title: string): {
+  procs: ProcessGroup;
+  table: FaultTable;
+  cleanups: (() => Promise<unknown> | void)[];
+  scenario: () => Promise<Scenario>;
+} {
   const procs = new ProcessGroup();
   const table = new FaultTable();
   const cleanups: (() => Promise<unknown> | void)[] = [];
@@ -136,7 +219,10 @@ export function faultSuite(title: string): { procs: ProcessGroup; table: FaultTa
   const scenario = async (): Promise<Scenario> => {
     const db = await createTempPgDatabase();
     const s = await Scenario.create(db.url, procs);
-    cleanups.push(() => db.drop(), () => s.cleanup());
+    cleanups.push(
+      () => db.drop(),
+      () => s.cleanup(),
+    );
     return s;
   };
   return { procs, table, cleanups, scenario };

@@ -17,8 +17,6 @@ const run = promisify(execFile);
 const { table, cleanups, scenario } = faultSuite('Fault injection — local disk and metrics');
 const isRoot = process.getuid?.() === 0;
 
-
-
 async function mountTmpfs(dir: string, options: string): Promise<void> {
   fs.mkdirSync(dir, { recursive: true });
   await run('mount', ['-t', 'tmpfs', '-o', options, 'tmpfs', dir]);
@@ -34,7 +32,9 @@ describe.runIf(isRoot)('fault injection: local disk and metrics', () => {
     const a = await s.startAgent();
     await waitFinished([a], 3, undefined, 120_000);
     expect((await a.stop('SIGTERM', 60_000)).code).toBe(0);
-    expect(a.lines.some((l) => l.json?.msg === 'run journal not writable: the run record depends on the database alone')).toBe(true);
+    expect(
+      a.lines.some((l) => l.json?.msg === 'run journal not writable: the run record depends on the database alone'),
+    ).toBe(true);
     const l = await readLedger(s, [a]);
     const n = finishedCount([a]);
     table.add('data folder read-only', `${describeCounts(l.counts)} (as logged)`, l);
@@ -53,7 +53,11 @@ describe.runIf(isRoot)('fault injection: local disk and metrics', () => {
     await s.writeConfig();
     const a = await s.startAgent();
     await waitFinished([a], 2, undefined, 120_000);
-    expect(a.lines.some((l) => /run journal not writable/.test(String(l.json?.msg)) && /ENOSPC|no space/i.test(String(l.json?.err)))).toBe(true);
+    expect(
+      a.lines.some(
+        (l) => /run journal not writable/.test(String(l.json?.msg)) && /ENOSPC|no space/i.test(String(l.json?.err)),
+      ),
+    ).toBe(true);
     fs.rmSync(filler);
     const n0 = finishedCount([a]);
     await waitFinished([a], n0 + 2, undefined, 120_000);
@@ -71,9 +75,16 @@ describe.runIf(isRoot)('fault injection: local disk and metrics', () => {
     await s.addJob({ name: 'metrics-hole', intervalSeconds: 3 });
     const sockets = new Set<net.Socket>();
     let connections = 0;
-    const hole = net.createServer((sock) => { connections++; sockets.add(sock); sock.on('error', () => undefined); });
+    const hole = net.createServer((sock) => {
+      connections++;
+      sockets.add(sock);
+      sock.on('error', () => undefined);
+    });
     await new Promise<void>((r) => hole.listen(0, '127.0.0.1', r));
-    cleanups.push(() => { for (const x of sockets) x.destroy(); hole.close(); });
+    cleanups.push(() => {
+      for (const x of sockets) x.destroy();
+      hole.close();
+    });
     await s.writeConfig({ pushgateway: `http://127.0.0.1:${(hole.address() as net.AddressInfo).port}` });
     const a = await s.startAgent();
     await waitFinished([a], 4, undefined, 120_000);
@@ -83,7 +94,12 @@ describe.runIf(isRoot)('fault injection: local disk and metrics', () => {
     expect(connections).toBeGreaterThan(0);
     const l = await readLedger(s, [a]);
     const n = finishedCount([a]);
-    table.add('pushgateway black-holed', `${n} success`, l, `${connections} push connections never answered; SIGTERM exit in ${stopped.ms} ms`);
+    table.add(
+      'pushgateway black-holed',
+      `${n} success`,
+      l,
+      `${connections} push connections never answered; SIGTERM exit in ${stopped.ms} ms`,
+    );
     expect(l.counts, describeCounts(l.counts)).toEqual({ success: n });
     await expectConsistent(s, l);
   }, 300_000);

@@ -13,8 +13,6 @@ import { faultSuite, describeCounts, expectConsistent, readLedger, type Ledger }
 
 const { table, scenario } = faultSuite('Fault injection — restic and the repository');
 
-
-
 /** ok -> fault -> repaired: at least one success, then >= 2 failures, then a success again. */
 async function faultCycle(a: AgentProcess, inject: () => Promise<void>, repair: () => Promise<void>): Promise<void> {
   await waitFinished([a], 1, 'success', 90_000);
@@ -50,7 +48,11 @@ describe('fault injection: restic and the repository', () => {
     install();
     await s.writeConfig({ resticBinary: wrapper });
     const a = await s.startAgent();
-    await faultCycle(a, async () => fs.rmSync(wrapper), async () => install());
+    await faultCycle(
+      a,
+      async () => fs.rmSync(wrapper),
+      async () => install(),
+    );
     const l = await readLedger(s, [a]);
     table.add('restic binary removed', describeCounts(l.counts), l);
     expectShape(l, /restic|ENOENT|not found|no such file/i);
@@ -63,15 +65,26 @@ describe('fault injection: restic and the repository', () => {
     await s.writeConfig();
     const a = await s.startAgent();
     let oldSnapshots: string[] = [];
-    await faultCycle(a, async () => {
-      oldSnapshots = (await readLedger(s, [])).runs.map((r) => r.snapshot_id!).filter(Boolean);
-      fs.rmSync(s.repo, { recursive: true, force: true });
-    }, async () => { await restic(s.repo, s.password, ['init']); });
+    await faultCycle(
+      a,
+      async () => {
+        oldSnapshots = (await readLedger(s, [])).runs.map((r) => r.snapshot_id!).filter(Boolean);
+        fs.rmSync(s.repo, { recursive: true, force: true });
+      },
+      async () => {
+        await restic(s.repo, s.password, ['init']);
+      },
+    );
     const l = await readLedger(s, [a]);
     table.add('repository deleted', describeCounts(l.counts), l);
     expectShape(l, /repository|does not exist|no such file|not found/i);
     // Snapshots made before the deletion went with it; every later success is in the new repository.
-    const gone = new Set(l.runs.filter((r) => r.status === 'success').map((r) => r.snapshot_id!).filter((id) => !l.snapshots.some((x) => x.short_id === id)));
+    const gone = new Set(
+      l.runs
+        .filter((r) => r.status === 'success')
+        .map((r) => r.snapshot_id!)
+        .filter((id) => !l.snapshots.some((x) => x.short_id === id)),
+    );
     expect(oldSnapshots.length).toBeGreaterThan(0);
     for (const id of gone) expect(oldSnapshots).toContain(id);
     await expectConsistent(s, { ...l, runs: l.runs.filter((r) => !gone.has(r.snapshot_id ?? '')) });
@@ -83,14 +96,21 @@ describe('fault injection: restic and the repository', () => {
     await s.writeConfig();
     const a = await s.startAgent();
     const newPassword = `${s.password}-rotated`;
-    await faultCycle(a, async () => {
-      const file = path.join(s.dir, 'new-password');
-      fs.writeFileSync(file, newPassword, { mode: 0o600 });
-      await restic(s.repo, s.password, ['key', 'passwd', '--new-password-file', file]);
-      s.password = newPassword;
-    }, async () => {
-      await sql(s.dbUrl, 'UPDATE repositories SET password = $1, updated_at = now() WHERE url = $2', [newPassword, s.repo]);
-    });
+    await faultCycle(
+      a,
+      async () => {
+        const file = path.join(s.dir, 'new-password');
+        fs.writeFileSync(file, newPassword, { mode: 0o600 });
+        await restic(s.repo, s.password, ['key', 'passwd', '--new-password-file', file]);
+        s.password = newPassword;
+      },
+      async () => {
+        await sql(s.dbUrl, 'UPDATE repositories SET password = $1, updated_at = now() WHERE url = $2', [
+          newPassword,
+          s.repo,
+        ]);
+      },
+    );
     const l = await readLedger(s, [a]);
     table.add('repository password changed', describeCounts(l.counts), l);
     expectShape(l, /password|key/i);

@@ -9,7 +9,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { freePort, StopWaiting, waitFor } from './wait.js';
-import { descendants, signalEntries } from '../../src/backup/process-tree.js';
+import { descendants, signalEntries } from '../../src/restic/process-tree.js';
 
 export { freePort, StopWaiting, waitFor };
 
@@ -21,7 +21,13 @@ const MAX_OUTPUT = 4 * 1024 * 1024;
 /** Log lines kept per agent. */
 const MAX_LINES = 20_000;
 
-export interface CliResult { code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string; ms: number }
+export interface CliResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+  ms: number;
+}
 
 export interface SpawnOpts {
   cwd?: string;
@@ -64,9 +70,11 @@ export const TEST_API_TOKEN = 'e2e-test-token-0123456789abcdef';
 /** Write `<dir>/config.yaml` for a spawned agent; returns its path. */
 export function writeAgentConfig(c: AgentConfigInput): string {
   const lines = [
-    'device:', `  id: ${JSON.stringify(c.deviceId)}`,
+    'device:',
+    `  id: ${JSON.stringify(c.deviceId)}`,
     ...(c.databaseUrl ? ['database:', `  url: ${JSON.stringify(c.databaseUrl)}`] : []),
-    'client:', `  http_bind: "127.0.0.1:${c.port}"`,
+    'client:',
+    `  http_bind: "127.0.0.1:${c.port}"`,
     `  data_dir: ${JSON.stringify(c.dataDir ?? './data')}`,
     `  log_file: ${JSON.stringify(path.join(c.dataDir ?? './data', 'rbackup2.log'))}`,
     `  log_level: ${JSON.stringify(c.logLevel ?? 'info')}`,
@@ -82,7 +90,10 @@ export function writeAgentConfig(c: AgentConfigInput): string {
 
 /** Thrown inside a `waitFor` callback to stop waiting at once (e.g. the process exited). */
 
-export interface LogLine { raw: string; json: Record<string, unknown> | null }
+export interface LogLine {
+  raw: string;
+  json: Record<string, unknown> | null;
+}
 
 /** A spawned `rbackup2 ... run` (or any long-running command) with its log lines. */
 export class AgentProcess {
@@ -93,11 +104,20 @@ export class AgentProcess {
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   exitInfo: { code: number | null; signal: NodeJS.Signals | null } | null = null;
 
-  constructor(readonly configPath: string, args: string[], opts: SpawnOpts = {}) {
+  constructor(
+    readonly configPath: string,
+    args: string[],
+    opts: SpawnOpts = {},
+  ) {
     this.child = spawn(process.execPath, [MAIN_JS, '--config', configPath, ...args], {
-      cwd: opts.cwd ?? path.dirname(configPath), env: childEnv(opts.env), stdio: ['ignore', 'pipe', 'pipe'], detached: true,
+      cwd: opts.cwd ?? path.dirname(configPath),
+      env: childEnv(opts.env),
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
     });
-    this.child.stdout!.on('data', (c: Buffer) => { this.stdout = appendBounded(this.stdout, c); });
+    this.child.stdout!.on('data', (c: Buffer) => {
+      this.stdout = appendBounded(this.stdout, c);
+    });
     this.child.stderr!.on('data', (c: Buffer) => this.onStderr(c));
     this.exited = new Promise((resolve) => {
       this.child.on('exit', (code, signal) => {
@@ -117,7 +137,11 @@ export class AgentProcess {
     this.partial = parts.pop() ?? '';
     for (const raw of parts) {
       let json: Record<string, unknown> | null = null;
-      try { json = JSON.parse(raw) as Record<string, unknown>; } catch { /* plain text line */ }
+      try {
+        json = JSON.parse(raw) as Record<string, unknown>;
+      } catch {
+        /* plain text line */
+      }
       this.lines.push({ raw, json });
       if (this.lines.length > MAX_LINES) this.lines.splice(0, this.lines.length - MAX_LINES);
     }
@@ -135,12 +159,20 @@ export class AgentProcess {
       const text = typeof l.json?.msg === 'string' ? l.json.msg : l.raw;
       return typeof match === 'string' ? text.includes(match) : match.test(text);
     };
-    return waitFor(`log line ${String(match)} from ${this.configPath}`, () => {
-      const hit = this.lines.slice(from).find(test);
-      if (hit) return hit;
-      if (this.exitInfo) throw new StopWaiting(`agent exited (${JSON.stringify(this.exitInfo)}) before logging ${String(match)}; stderr:\n${this.stderr.slice(-3000)}`);
-      return null;
-    }, timeoutMs, 100);
+    return waitFor(
+      `log line ${String(match)} from ${this.configPath}`,
+      () => {
+        const hit = this.lines.slice(from).find(test);
+        if (hit) return hit;
+        if (this.exitInfo)
+          throw new StopWaiting(
+            `agent exited (${JSON.stringify(this.exitInfo)}) before logging ${String(match)}; stderr:\n${this.stderr.slice(-3000)}`,
+          );
+        return null;
+      },
+      timeoutMs,
+      100,
+    );
   }
 
   /** Send `signal` to the agent alone (its restic children are not signalled by us). */
@@ -157,17 +189,26 @@ export class AgentProcess {
    */
   killGroup(): void {
     const tree = descendants(this.pid);
-    try { process.kill(-this.pid, 'SIGKILL'); } catch { /* gone */ }
+    try {
+      process.kill(-this.pid, 'SIGKILL');
+    } catch {
+      /* gone */
+    }
     signalEntries(tree, 'SIGKILL');
     this.killedDescendants = tree.map((e) => e.pid);
   }
 
   /** Send `signal`, wait for exit (SIGKILL of the group after `timeoutMs`); resolves with exit info and ms taken. */
-  async stop(signal: NodeJS.Signals = 'SIGTERM', timeoutMs = 60_000): Promise<{ code: number | null; signal: NodeJS.Signals | null; ms: number }> {
+  async stop(
+    signal: NodeJS.Signals = 'SIGTERM',
+    timeoutMs = 60_000,
+  ): Promise<{ code: number | null; signal: NodeJS.Signals | null; ms: number }> {
     const t0 = Date.now();
     this.signal(signal);
     let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<null>((r) => { timer = setTimeout(() => r(null), timeoutMs); });
+    const timeout = new Promise<null>((r) => {
+      timer = setTimeout(() => r(null), timeoutMs);
+    });
     const res = await Promise.race([this.exited, timeout]);
     clearTimeout(timer);
     if (!res) {
@@ -192,25 +233,41 @@ export class ProcessGroup {
   }
 
   /** Start an agent and wait until its API answers GET /health; returns it with its base URL. */
-  async startAgentReady(configPath: string, port: number, opts: SpawnOpts & { timeoutMs?: number } = {}): Promise<AgentProcess> {
+  async startAgentReady(
+    configPath: string,
+    port: number,
+    opts: SpawnOpts & { timeoutMs?: number } = {},
+  ): Promise<AgentProcess> {
     const a = this.startAgent(configPath, ['run'], opts);
     await a.waitForLog('rbackup2 agent started', opts.timeoutMs ?? 90_000);
-    await waitFor('agent API /health', async () => {
-      if (a.exitInfo) throw new StopWaiting(`agent exited: ${a.stderr.slice(-2000)}`);
-      return (await fetch(`http://127.0.0.1:${port}/health`, { signal: AbortSignal.timeout(2000) })).ok;
-    }, opts.timeoutMs ?? 60_000);
+    await waitFor(
+      'agent API /health',
+      async () => {
+        if (a.exitInfo) throw new StopWaiting(`agent exited: ${a.stderr.slice(-2000)}`);
+        return (await fetch(`http://127.0.0.1:${port}/health`, { signal: AbortSignal.timeout(2000) })).ok;
+      },
+      opts.timeoutMs ?? 60_000,
+    );
     return a;
   }
 
   /** Run `rbackup2 ...args` to completion (stdout/stderr captured, bounded). */
   runCli(args: string[], opts: SpawnOpts = {}): Promise<CliResult> {
     const t0 = Date.now();
-    const child = spawn(process.execPath, [MAIN_JS, ...args], { cwd: opts.cwd, env: childEnv(opts.env), stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [MAIN_JS, ...args], {
+      cwd: opts.cwd,
+      env: childEnv(opts.env),
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
     this.children.add(child);
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (c: Buffer) => { stdout = appendBounded(stdout, c); });
-    child.stderr.on('data', (c: Buffer) => { stderr = appendBounded(stderr, c); });
+    child.stdout.on('data', (c: Buffer) => {
+      stdout = appendBounded(stdout, c);
+    });
+    child.stderr.on('data', (c: Buffer) => {
+      stderr = appendBounded(stderr, c);
+    });
     child.stdin.on('error', () => undefined);
     child.stdin.end(opts.input ?? '');
     const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 120_000);
@@ -232,14 +289,27 @@ export class ProcessGroup {
 }
 
 /** API call to a spawned agent: JSON in and out (POST always sends Content-Type: application/json). */
-export async function api(port: number, method: 'GET' | 'POST', p: string, body?: unknown): Promise<{ status: number; json: any }> { // eslint-disable-line @typescript-eslint/no-explicit-any
+export async function api(
+  port: number,
+  method: 'GET' | 'POST',
+  p: string,
+  body?: unknown,
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+): Promise<{ status: number; json: any }> {
   const auth = { authorization: `Bearer ${TEST_API_TOKEN}` };
   const res = await fetch(`http://127.0.0.1:${port}${p}`, {
-    method, signal: AbortSignal.timeout(15_000),
-    ...(method === 'POST' ? { headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify(body ?? {}) } : { headers: auth }),
+    method,
+    signal: AbortSignal.timeout(15_000),
+    ...(method === 'POST'
+      ? { headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify(body ?? {}) }
+      : { headers: auth }),
   });
   const text = await res.text();
   let json: unknown = null;
-  try { json = JSON.parse(text); } catch { json = text; }
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = text;
+  }
   return { status: res.status, json };
 }

@@ -5,13 +5,22 @@
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 
-export interface BlackHole { port: number; accepted: () => number; close(): Promise<void> }
+export interface BlackHole {
+  port: number;
+  accepted: () => number;
+  close(): Promise<void>;
+}
 
 /** Listen on 127.0.0.1 (random port). */
 export async function startBlackHole(): Promise<BlackHole> {
   const sockets = new Set<net.Socket>();
   let count = 0;
-  const server = net.createServer((s) => { count++; sockets.add(s); s.on('error', () => undefined); s.on('close', () => sockets.delete(s)); });
+  const server = net.createServer((s) => {
+    count++;
+    sockets.add(s);
+    s.on('error', () => undefined);
+    s.on('close', () => sockets.delete(s));
+  });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
     port: (server.address() as AddressInfo).port,

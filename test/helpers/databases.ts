@@ -83,12 +83,22 @@ export async function openTestDatabase(kind: 'postgres' | 'pglite'): Promise<Tes
   if (kind === 'postgres') {
     const tmp = await createTempPgDatabase();
     const db = await openPostgres({ connectionString: tmp.url, connectAttempts: 1 });
-    return { kind, db, url: tmp.url, async cleanup() { await db.close(); await tmp.drop(); } };
+    return {
+      kind,
+      db,
+      url: tmp.url,
+      async cleanup() {
+        await db.close();
+        await tmp.drop();
+      },
+    };
   }
   const dataDir = await freshPgliteDir();
   const db = await openPglite(dataDir);
   return {
-    kind, db, dataDir,
+    kind,
+    db,
+    dataDir,
     async cleanup() {
       await db.close();
       fs.rmSync(path.dirname(dataDir), { recursive: true, force: true });
@@ -105,8 +115,12 @@ export function forEachDatabase(name: string, fn: (getDb: () => Database, getInf
   for (const kind of ['postgres', 'pglite'] as const) {
     describe(`${name} [${kind}]`, () => {
       let t: TestDatabase | undefined;
-      beforeAll(async () => { t = await openTestDatabase(kind); });
-      afterAll(async () => { await t?.cleanup(); });
+      beforeAll(async () => {
+        t = await openTestDatabase(kind);
+      });
+      afterAll(async () => {
+        await t?.cleanup();
+      });
       const info = () => {
         if (!t) throw new Error('test database not open yet (use getDb() inside tests or hooks)');
         return t;

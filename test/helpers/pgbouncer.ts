@@ -43,7 +43,10 @@ export interface PgBouncerOptions {
 function portOpen(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const s = net.connect(port, '127.0.0.1');
-    s.once('connect', () => { s.destroy(); resolve(true); });
+    s.once('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
     s.once('error', () => resolve(false));
   });
 }
@@ -56,8 +59,12 @@ export async function startPgBouncer(opts: PgBouncerOptions): Promise<PgBouncer>
   const log = path.join(root, 'pgbouncer.log');
   const users = path.join(root, 'userlist.txt');
   fs.writeFileSync(users, '"postgres" ""\n');
-  const extra = Object.entries(opts.settings ?? {}).map(([k, v]) => `${k} = ${v}`).join('\n');
-  fs.writeFileSync(ini, `[databases]
+  const extra = Object.entries(opts.settings ?? {})
+    .map(([k, v]) => `${k} = ${v}`)
+    .join('\n');
+  fs.writeFileSync(
+    ini,
+    `[databases]
 * = host=${opts.serverHost ?? '127.0.0.1'} port=${opts.serverPort ?? 5432}
 
 [pgbouncer]
@@ -69,7 +76,8 @@ auth_file = ${users}
 logfile = ${log}
 pool_mode = ${opts.poolMode}
 ${extra}
-`);
+`,
+  );
   const asRoot = process.getuid?.() === 0;
   if (asRoot) execFileSync('chown', ['-R', 'postgres', root]);
   let child: ChildProcess | null = null;
@@ -81,7 +89,9 @@ ${extra}
       if (child) return;
       const c = spawn(PGBOUNCER_BIN, [...(asRoot ? ['-u', 'postgres'] : []), ini], { stdio: 'ignore' });
       child = c;
-      c.once('exit', () => { if (child === c) child = null; });
+      c.once('exit', () => {
+        if (child === c) child = null;
+      });
       try {
         await waitFor('pgbouncer listening', async () => child !== null && (await portOpen(port)), 15_000, 50);
       } catch (err) {
@@ -96,7 +106,10 @@ ${extra}
       const gone = new Promise<void>((r) => c.once('exit', () => r()));
       c.kill('SIGTERM');
       await Promise.race([gone, new Promise((r) => setTimeout(r, 5000))]);
-      if (c.exitCode === null && c.signalCode === null) { c.kill('SIGKILL'); await gone; }
+      if (c.exitCode === null && c.signalCode === null) {
+        c.kill('SIGKILL');
+        await gone;
+      }
       await waitFor('pgbouncer port closed', async () => !(await portOpen(port)), 5000, 50);
     },
     async destroy() {

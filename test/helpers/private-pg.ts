@@ -35,7 +35,9 @@ export interface PrivatePg {
 }
 
 async function pgctl(dataDir: string, args: string[]): Promise<void> {
-  await run('runuser', ['-u', 'postgres', '--', path.join(PG_BIN, 'pg_ctl'), '-D', dataDir, ...args], { timeout: 60_000 });
+  await run('runuser', ['-u', 'postgres', '--', path.join(PG_BIN, 'pg_ctl'), '-D', dataDir, ...args], {
+    timeout: 60_000,
+  });
 }
 
 /**
@@ -47,9 +49,29 @@ export async function startPrivatePg(settings: Record<string, string> = {}): Pro
   const dataDir = path.join(root, 'data');
   fs.mkdirSync(dataDir, { mode: 0o700 });
   await run('chown', ['-R', 'postgres:postgres', root]);
-  await run('runuser', ['-u', 'postgres', '--', path.join(PG_BIN, 'initdb'), '-D', dataDir, '-U', 'postgres', '-A', 'trust', '-E', 'UTF8', '--no-sync'], { timeout: 120_000 });
+  await run(
+    'runuser',
+    [
+      '-u',
+      'postgres',
+      '--',
+      path.join(PG_BIN, 'initdb'),
+      '-D',
+      dataDir,
+      '-U',
+      'postgres',
+      '-A',
+      'trust',
+      '-E',
+      'UTF8',
+      '--no-sync',
+    ],
+    { timeout: 120_000 },
+  );
   const port = await freePort();
-  const extra = Object.entries(settings).map(([k, v]) => ` -c ${k}=${v}`).join('');
+  const extra = Object.entries(settings)
+    .map(([k, v]) => ` -c ${k}=${v}`)
+    .join('');
   const opts = `-p ${port} -k /tmp -c listen_addresses=127.0.0.1 -c fsync=off${extra}`;
   const logFile = path.join(root, 'server.log');
   const pg: PrivatePg = {

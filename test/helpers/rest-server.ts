@@ -19,11 +19,20 @@ export interface RestServer {
 }
 
 function fileOf(root: string, type: string, name: string): string {
-  return type === 'data' ? path.join(root, 'data', name.slice(0, 2), name) : type === 'config' ? path.join(root, 'config') : path.join(root, type, name);
+  return type === 'data'
+    ? path.join(root, 'data', name.slice(0, 2), name)
+    : type === 'config'
+      ? path.join(root, 'config')
+      : path.join(root, type, name);
 }
 
 function list(root: string, type: string): { name: string; size: number }[] {
-  const dirs = type === 'data' ? (fs.existsSync(path.join(root, 'data')) ? fs.readdirSync(path.join(root, 'data')).map((d) => path.join(root, 'data', d)) : []) : [path.join(root, type)];
+  const dirs =
+    type === 'data'
+      ? fs.existsSync(path.join(root, 'data'))
+        ? fs.readdirSync(path.join(root, 'data')).map((d) => path.join(root, 'data', d))
+        : []
+      : [path.join(root, type)];
   const out: { name: string; size: number }[] = [];
   for (const d of dirs) {
     if (!fs.existsSync(d)) continue;
@@ -42,7 +51,10 @@ export async function startRestServer(root: string): Promise<RestServer> {
     req.on('end', () => {
       const line = `${req.method} ${req.url ?? ''}`;
       if (state.log.length < 10_000) state.log.push(line);
-      if (state.hang?.test(line)) { hung.push(res); return; }
+      if (state.hang?.test(line)) {
+        hung.push(res);
+        return;
+      }
       const parts = (req.url ?? '/').split('?')[0]!.split('/').filter(Boolean);
       const [type = '', name] = parts;
       try {
@@ -53,9 +65,17 @@ export async function startRestServer(root: string): Promise<RestServer> {
         }
         const file = fileOf(root, type, name ?? '');
         if (req.method === 'HEAD' || req.method === 'GET') {
-          if (!fs.existsSync(file)) { res.writeHead(404); res.end(); return; }
+          if (!fs.existsSync(file)) {
+            res.writeHead(404);
+            res.end();
+            return;
+          }
           const data = fs.readFileSync(file);
-          if (req.method === 'HEAD') { res.writeHead(200, { 'Content-Length': data.length }); res.end(); return; }
+          if (req.method === 'HEAD') {
+            res.writeHead(200, { 'Content-Length': data.length });
+            res.end();
+            return;
+          }
           const range = /bytes=(\d+)-(\d*)/.exec(req.headers.range ?? '');
           const body = range ? data.subarray(Number(range[1]), range[2] ? Number(range[2]) + 1 : undefined) : data;
           res.writeHead(range ? 206 : 200, { 'Content-Length': body.length });
@@ -65,17 +85,21 @@ export async function startRestServer(root: string): Promise<RestServer> {
         if (req.method === 'POST') {
           fs.mkdirSync(path.dirname(file), { recursive: true });
           fs.writeFileSync(file, Buffer.concat(chunks));
-          res.writeHead(200); res.end();
+          res.writeHead(200);
+          res.end();
           return;
         }
         if (req.method === 'DELETE') {
           fs.rmSync(file, { force: true });
-          res.writeHead(200); res.end();
+          res.writeHead(200);
+          res.end();
           return;
         }
-        res.writeHead(405); res.end();
+        res.writeHead(405);
+        res.end();
       } catch (err) {
-        res.writeHead(500); res.end(String(err));
+        res.writeHead(500);
+        res.end(String(err));
       }
     });
   });

@@ -20,7 +20,12 @@ export class StopWaiting extends Error {}
  * Poll `fn` every `everyMs` until it returns a truthy value; throws `what` after `timeoutMs`.
  * Errors thrown by `fn` count as "not yet", except StopWaiting, which ends the wait at once.
  */
-export async function waitFor<T>(what: string, fn: () => Promise<T> | T, timeoutMs = 60_000, everyMs = 200): Promise<NonNullable<T>> {
+export async function waitFor<T>(
+  what: string,
+  fn: () => Promise<T> | T,
+  timeoutMs = 60_000,
+  everyMs = 200,
+): Promise<NonNullable<T>> {
   const end = Date.now() + timeoutMs;
   let lastErr: unknown = null;
   for (;;) {
@@ -31,7 +36,10 @@ export async function waitFor<T>(what: string, fn: () => Promise<T> | T, timeout
       if (err instanceof StopWaiting) throw err;
       lastErr = err;
     }
-    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastErr ? ` (last error: ${String(lastErr)})` : ''}`);
+    if (Date.now() > end)
+      throw new Error(
+        `timed out after ${timeoutMs} ms waiting for ${what}${lastErr ? ` (last error: ${String(lastErr)})` : ''}`,
+      );
     await new Promise((r) => setTimeout(r, everyMs));
   }
 }

@@ -7,7 +7,16 @@ import { parseExposition, select, valueOf } from './exposition.js';
 const JOB = { jobId: '6f1d2a4e-0000-4000-8000-000000000001', jobName: 'device1/Dokumenty' };
 
 function run(over: Partial<RunMetricsInput>): RunMetricsInput {
-  return { ...JOB, deviceId: 'ws-1', status: 'success', endTime: new Date('2024-05-01T10:00:00Z'), durationSeconds: 42, totalFilesProcessed: 1234, dataAddedBytes: 5_000_000, ...over };
+  return {
+    ...JOB,
+    deviceId: 'ws-1',
+    status: 'success',
+    endTime: new Date('2024-05-01T10:00:00Z'),
+    durationSeconds: 42,
+    totalFilesProcessed: 1234,
+    dataAddedBytes: 5_000_000,
+    ...over,
+  };
 }
 
 async function scrape(m: BackupMetrics) {
@@ -18,7 +27,15 @@ describe('BackupMetrics', () => {
   it('records a success then a failure: timestamp kept, counters per status, labels device/job_id/job_name', async () => {
     const m = new BackupMetrics({ deviceId: 'ws-1' });
     m.recordRun(run({}));
-    m.recordRun(run({ status: 'failed', endTime: new Date('2024-05-02T10:00:00Z'), durationSeconds: 3, totalFilesProcessed: null, dataAddedBytes: null }));
+    m.recordRun(
+      run({
+        status: 'failed',
+        endTime: new Date('2024-05-02T10:00:00Z'),
+        durationSeconds: 3,
+        totalFilesProcessed: null,
+        dataAddedBytes: null,
+      }),
+    );
     const exp = await scrape(m);
     const labels = { device: 'ws-1', job_id: JOB.jobId, job_name: JOB.jobName };
     expect(valueOf(exp, 'backup_last_success_timestamp', labels)).toBe(Date.parse('2024-05-01T10:00:00Z') / 1000);
@@ -40,7 +57,7 @@ describe('BackupMetrics', () => {
     }
   });
 
-  it('uses its own registry, not prom-client\'s global one', async () => {
+  it("uses its own registry, not prom-client's global one", async () => {
     const m = new BackupMetrics({ deviceId: 'ws-1' });
     m.recordRun(run({}));
     expect(await globalRegistry.metrics()).not.toContain('backup_');
@@ -56,7 +73,9 @@ describe('BackupMetrics', () => {
 
   it('C04 a partial run counts as partial, not failed, and updates the last success (snapshot saved)', async () => {
     const m = new BackupMetrics({ deviceId: 'ws-1' });
-    m.recordRun(run({ status: 'partial', endTime: new Date('2024-05-03T00:00:00Z'), totalFilesProcessed: 7, dataAddedBytes: 10 }));
+    m.recordRun(
+      run({ status: 'partial', endTime: new Date('2024-05-03T00:00:00Z'), totalFilesProcessed: 7, dataAddedBytes: 10 }),
+    );
     const exp = await scrape(m);
     expect(valueOf(exp, 'backup_runs_total', { status: 'partial' })).toBe(1);
     expect(valueOf(exp, 'backup_runs_total', { status: 'failed' })).toBe(0);
@@ -67,8 +86,23 @@ describe('BackupMetrics', () => {
   it('cancelled and interrupted runs count by status and leave the gauges alone', async () => {
     const m = new BackupMetrics({ deviceId: 'ws-1' });
     m.recordRun(run({}));
-    m.recordRun(run({ status: 'cancelled', endTime: new Date('2024-06-01T00:00:00Z'), totalFilesProcessed: 1, dataAddedBytes: 1 }));
-    m.recordRun(run({ status: 'interrupted', endTime: new Date('2024-06-02T00:00:00Z'), durationSeconds: null, totalFilesProcessed: null, dataAddedBytes: null }));
+    m.recordRun(
+      run({
+        status: 'cancelled',
+        endTime: new Date('2024-06-01T00:00:00Z'),
+        totalFilesProcessed: 1,
+        dataAddedBytes: 1,
+      }),
+    );
+    m.recordRun(
+      run({
+        status: 'interrupted',
+        endTime: new Date('2024-06-02T00:00:00Z'),
+        durationSeconds: null,
+        totalFilesProcessed: null,
+        dataAddedBytes: null,
+      }),
+    );
     const exp = await scrape(m);
     expect(valueOf(exp, 'backup_runs_total', { status: 'cancelled' })).toBe(1);
     expect(valueOf(exp, 'backup_runs_total', { status: 'interrupted' })).toBe(1);
@@ -95,15 +129,20 @@ describe('BackupMetrics', () => {
     expect(valueOf(exp, 'backup_runs_total', { job_id: 'other', status: 'success' })).toBe(1);
   });
 
-  it('C23 syncJobs removes deleted jobs, moves a renamed job\'s gauges and drops the old name', async () => {
+  it("C23 syncJobs removes deleted jobs, moves a renamed job's gauges and drops the old name", async () => {
     const m = new BackupMetrics({ deviceId: 'ws-1' });
     m.recordRun(run({}));
     m.recordRun(run({ jobId: 'gone', jobName: 'Gone' }));
-    m.syncJobs([{ id: JOB.jobId, name: 'Renamed' }, { id: 'new', name: 'New' }]);
+    m.syncJobs([
+      { id: JOB.jobId, name: 'Renamed' },
+      { id: 'new', name: 'New' },
+    ]);
     const exp = await scrape(m);
     expect(exp.samples.filter((s) => s.labels.job_id === 'gone')).toEqual([]);
     expect(exp.samples.filter((s) => s.labels.job_name === JOB.jobName)).toEqual([]);
-    expect(valueOf(exp, 'backup_last_success_timestamp', { job_id: JOB.jobId, job_name: 'Renamed' })).toBe(Date.parse('2024-05-01T10:00:00Z') / 1000);
+    expect(valueOf(exp, 'backup_last_success_timestamp', { job_id: JOB.jobId, job_name: 'Renamed' })).toBe(
+      Date.parse('2024-05-01T10:00:00Z') / 1000,
+    );
     expect(valueOf(exp, 'backup_files_total', { job_id: JOB.jobId })).toBe(1234);
     // a new job has zeroed counters (so increase() sees its first failure) and no success time
     expect(valueOf(exp, 'backup_runs_total', { job_id: 'new', status: 'failed' })).toBe(0);
@@ -111,7 +150,7 @@ describe('BackupMetrics', () => {
     expect(m.jobIds().sort()).toEqual([JOB.jobId, 'new'].sort());
   });
 
-  it('a run under a new job name replaces the old name\'s series', async () => {
+  it("a run under a new job name replaces the old name's series", async () => {
     const m = new BackupMetrics({ deviceId: 'ws-1' });
     m.recordRun(run({}));
     m.recordRun(run({ jobName: 'New name', status: 'failed' }));

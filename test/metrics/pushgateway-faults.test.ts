@@ -37,7 +37,13 @@ async function replying(status: number, body = ''): Promise<{ url: string; seen:
     let b = '';
     req.on('data', (d: Buffer) => (b += d.toString()));
     req.on('end', () => {
-      seen.push({ method: req.method!, url: req.url!, contentType: req.headers['content-type'], authorization: req.headers.authorization, body: b });
+      seen.push({
+        method: req.method!,
+        url: req.url!,
+        contentType: req.headers['content-type'],
+        authorization: req.headers.authorization,
+        body: b,
+      });
       res.writeHead(status).end(status === 204 ? undefined : body);
     });
   });
@@ -67,7 +73,8 @@ async function silentListener(): Promise<{ url: string; requests: () => number }
   return { url: `http://127.0.0.1:${(srv.address() as net.AddressInfo).port}`, requests: () => count };
 }
 
-const BODY = '# TYPE backup_runs_total counter\nbackup_runs_total{device="ws-1",job_id="j",job_name="J",status="success"} 1\n';
+const BODY =
+  '# TYPE backup_runs_total counter\nbackup_runs_total{device="ws-1",job_id="j",job_name="J",status="success"} 1\n';
 
 describe('Pushgateway pusher faults', () => {
   for (const status of [200, 202, 204]) {
@@ -84,7 +91,7 @@ describe('Pushgateway pusher faults', () => {
     });
   }
 
-  it('C16 a 400 answer is a failure whose reason (the gateway\'s text) is logged', async () => {
+  it("C16 a 400 answer is a failure whose reason (the gateway's text) is logged", async () => {
     const gw = await replying(400, 'pushed metrics are invalid or inconsistent');
     const log = capturingLogger();
     const p = new PushgatewayPusher({ url: gw.url, deviceId: 'ws-1', logger: log, getBody: async () => BODY });
@@ -97,7 +104,13 @@ describe('Pushgateway pusher faults', () => {
     const gw = await silentListener();
     const log = capturingLogger();
     let bodies = 0;
-    const p = new PushgatewayPusher({ url: gw.url, deviceId: 'ws-1', timeoutSeconds: 1, logger: log, getBody: async () => (bodies++, BODY) });
+    const p = new PushgatewayPusher({
+      url: gw.url,
+      deviceId: 'ws-1',
+      timeoutSeconds: 1,
+      logger: log,
+      getBody: async () => (bodies++, BODY),
+    });
     const t0 = performance.now();
     p.pushSoon(); // a backup finishing calls this and moves on
     expect(performance.now() - t0).toBeLessThan(50);
@@ -122,7 +135,13 @@ describe('Pushgateway pusher faults', () => {
 
   it('C16 a single hung push is bounded by timeout + 1 s', async () => {
     const gw = await silentListener();
-    const p = new PushgatewayPusher({ url: gw.url, deviceId: 'ws-1', timeoutSeconds: 1.5, logger: capturingLogger(), getBody: async () => BODY });
+    const p = new PushgatewayPusher({
+      url: gw.url,
+      deviceId: 'ws-1',
+      timeoutSeconds: 1.5,
+      logger: capturingLogger(),
+      getBody: async () => BODY,
+    });
     const t0 = performance.now();
     expect(await p.pushAndWait()).toBe(false);
     const elapsed = performance.now() - t0;
@@ -132,7 +151,13 @@ describe('Pushgateway pusher faults', () => {
 
   it('C16 stop() aborts a hung push after its grace period', async () => {
     const gw = await silentListener();
-    const p = new PushgatewayPusher({ url: gw.url, deviceId: 'ws-1', timeoutSeconds: 30, logger: capturingLogger(), getBody: async () => BODY });
+    const p = new PushgatewayPusher({
+      url: gw.url,
+      deviceId: 'ws-1',
+      timeoutSeconds: 30,
+      logger: capturingLogger(),
+      getBody: async () => BODY,
+    });
     p.pushSoon();
     await new Promise((r) => setTimeout(r, 100));
     expect(gw.requests()).toBe(1);
@@ -148,7 +173,13 @@ describe('Pushgateway pusher faults', () => {
   it('C16 gateway not running: the failure is logged once per outage, recovery once, a new outage warns again', async () => {
     const port = await freePort();
     const log = capturingLogger();
-    const p = new PushgatewayPusher({ url: `http://127.0.0.1:${port}`, deviceId: 'ws-1', timeoutSeconds: 2, logger: log, getBody: async () => BODY });
+    const p = new PushgatewayPusher({
+      url: `http://127.0.0.1:${port}`,
+      deviceId: 'ws-1',
+      timeoutSeconds: 2,
+      logger: log,
+      getBody: async () => BODY,
+    });
     for (let i = 0; i < 4; i++) expect(await p.pushAndWait()).toBe(false);
     expect(log.lines.map((l) => l.level)).toEqual(['warn', 'debug', 'debug', 'debug']);
     expect(p.state().lastError).toContain('ECONNREFUSED');
@@ -185,7 +216,14 @@ describe('Pushgateway pusher faults', () => {
   it('a failing getBody is a logged failure, not a crash', async () => {
     const gw = await replying(200);
     const log = capturingLogger();
-    const p = new PushgatewayPusher({ url: gw.url, deviceId: 'ws-1', logger: log, getBody: async () => { throw new Error('collect failed'); } });
+    const p = new PushgatewayPusher({
+      url: gw.url,
+      deviceId: 'ws-1',
+      logger: log,
+      getBody: async () => {
+        throw new Error('collect failed');
+      },
+    });
     expect(await p.pushAndWait()).toBe(false);
     expect(gw.seen).toHaveLength(0);
     expect(p.state().lastError).toContain('collect failed');
@@ -194,7 +232,13 @@ describe('Pushgateway pusher faults', () => {
   it('a getBody that never resolves is bounded by the timeout and later pushes still run', async () => {
     const gw = await replying(200);
     let calls = 0;
-    const p = new PushgatewayPusher({ url: gw.url, deviceId: 'ws-1', timeoutSeconds: 0.3, logger: capturingLogger(), getBody: () => (++calls === 1 ? new Promise<string>(() => {}) : Promise.resolve(BODY)) });
+    const p = new PushgatewayPusher({
+      url: gw.url,
+      deviceId: 'ws-1',
+      timeoutSeconds: 0.3,
+      logger: capturingLogger(),
+      getBody: () => (++calls === 1 ? new Promise<string>(() => {}) : Promise.resolve(BODY)),
+    });
     expect(await p.pushAndWait()).toBe(false);
     expect(p.state().lastError).toContain('no body within 0.3 s');
     expect(await p.pushAndWait()).toBe(true);
@@ -213,7 +257,14 @@ describe('Pushgateway pusher faults', () => {
         return () => void (t.cancelled = true);
       },
     };
-    const p = new PushgatewayPusher({ url: gw.url, deviceId: 'ws-1', intervalSeconds: 30, logger: capturingLogger(), getBody: async () => BODY, clock });
+    const p = new PushgatewayPusher({
+      url: gw.url,
+      deviceId: 'ws-1',
+      intervalSeconds: 30,
+      logger: capturingLogger(),
+      getBody: async () => BODY,
+      clock,
+    });
     p.start();
     p.start(); // idempotent
     await p.flush();
@@ -230,6 +281,9 @@ describe('Pushgateway pusher faults', () => {
   });
 
   it('a bad URL is a CONFIG_INVALID error naming the setting', () => {
-    expect(() => new PushgatewayPusher({ url: 'ftp://x', deviceId: 'd', logger: capturingLogger(), getBody: async () => '' })).toThrow(/metrics\.prometheus_pushgateway/);
+    expect(
+      () =>
+        new PushgatewayPusher({ url: 'ftp://x', deviceId: 'd', logger: capturingLogger(), getBody: async () => '' }),
+    ).toThrow(/metrics\.prometheus_pushgateway/);
   });
 });

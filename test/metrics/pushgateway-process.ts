@@ -21,7 +21,9 @@ import { freePort } from '../helpers/wait.js';
 /** Start a gateway; `port` lets a test restart one on the same address. */
 export async function startPushgateway(port?: number): Promise<RunningGateway> {
   const p = port ?? (await freePort());
-  const child: ChildProcess = spawn(PUSHGATEWAY_BIN, [`--web.listen-address=127.0.0.1:${p}`, '--log.level=warn'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child: ChildProcess = spawn(PUSHGATEWAY_BIN, [`--web.listen-address=127.0.0.1:${p}`, '--log.level=warn'], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => {
     stderr = (stderr + d.toString()).slice(-4000);

@@ -18,7 +18,13 @@ afterAll(async () => {
 
 function setup(deviceId: string) {
   const metrics = new BackupMetrics({ deviceId });
-  const pusher = new PushgatewayPusher({ url: gw.url, deviceId, logger: quiet, getBody: () => metrics.metricsText(), timeoutSeconds: 5 });
+  const pusher = new PushgatewayPusher({
+    url: gw.url,
+    deviceId,
+    logger: quiet,
+    getBody: () => metrics.metricsText(),
+    timeoutSeconds: 5,
+  });
   return { metrics, pusher };
 }
 
@@ -28,9 +34,23 @@ describe('Pushgateway (real prometheus-pushgateway)', () => {
   it('a success then a failure reach the gateway with device/job_id/job_name labels and the right values', async () => {
     const { metrics, pusher } = setup('ws-real-1');
     const base = { jobId: 'a1b2c3d4-0000-4000-8000-00000000000a', jobName: 'Documents' };
-    metrics.recordRun({ ...base, status: 'success', endTime: SUCCESS_END, durationSeconds: 90, totalFilesProcessed: 321, dataAddedBytes: 65_536 });
+    metrics.recordRun({
+      ...base,
+      status: 'success',
+      endTime: SUCCESS_END,
+      durationSeconds: 90,
+      totalFilesProcessed: 321,
+      dataAddedBytes: 65_536,
+    });
     expect(await pusher.pushAndWait()).toBe(true);
-    metrics.recordRun({ ...base, status: 'failed', endTime: new Date('2024-05-02T10:00:00Z'), durationSeconds: 2, totalFilesProcessed: null, dataAddedBytes: null });
+    metrics.recordRun({
+      ...base,
+      status: 'failed',
+      endTime: new Date('2024-05-02T10:00:00Z'),
+      durationSeconds: 2,
+      totalFilesProcessed: null,
+      dataAddedBytes: null,
+    });
     expect(await pusher.pushAndWait()).toBe(true);
 
     const exp = parseExposition(await gw.scrape());
@@ -50,21 +70,52 @@ describe('Pushgateway (real prometheus-pushgateway)', () => {
   it('C23 a job removed (and a job renamed) is gone from the gateway after the next push', async () => {
     const { metrics, pusher } = setup('ws-real-2');
     const end = SUCCESS_END;
-    metrics.recordRun({ jobId: 'keep', jobName: 'Keep', status: 'success', endTime: end, durationSeconds: 1, totalFilesProcessed: 1, dataAddedBytes: 1 });
-    metrics.recordRun({ jobId: 'del', jobName: 'Deleted', status: 'success', endTime: end, durationSeconds: 1, totalFilesProcessed: 1, dataAddedBytes: 1 });
-    metrics.recordRun({ jobId: 'ren', jobName: 'Old name', status: 'success', endTime: end, durationSeconds: 1, totalFilesProcessed: 1, dataAddedBytes: 1 });
+    metrics.recordRun({
+      jobId: 'keep',
+      jobName: 'Keep',
+      status: 'success',
+      endTime: end,
+      durationSeconds: 1,
+      totalFilesProcessed: 1,
+      dataAddedBytes: 1,
+    });
+    metrics.recordRun({
+      jobId: 'del',
+      jobName: 'Deleted',
+      status: 'success',
+      endTime: end,
+      durationSeconds: 1,
+      totalFilesProcessed: 1,
+      dataAddedBytes: 1,
+    });
+    metrics.recordRun({
+      jobId: 'ren',
+      jobName: 'Old name',
+      status: 'success',
+      endTime: end,
+      durationSeconds: 1,
+      totalFilesProcessed: 1,
+      dataAddedBytes: 1,
+    });
     expect(await pusher.pushAndWait()).toBe(true);
     let exp = parseExposition(await gw.scrape());
     expect(select(exp, 'backup_last_success_timestamp', { device: 'ws-real-2' })).toHaveLength(3);
 
-    metrics.syncJobs([{ id: 'keep', name: 'Keep' }, { id: 'ren', name: 'New name' }]);
+    metrics.syncJobs([
+      { id: 'keep', name: 'Keep' },
+      { id: 'ren', name: 'New name' },
+    ]);
     expect(await pusher.pushAndWait()).toBe(true);
     exp = parseExposition(await gw.scrape());
     const mine = exp.samples.filter((s) => s.labels.device === 'ws-real-2' && s.name.startsWith('backup_'));
     expect(mine.filter((s) => s.labels.job_id === 'del')).toEqual([]);
     expect(mine.filter((s) => s.labels.job_name === 'Old name')).toEqual([]);
-    expect(valueOf(exp, 'backup_last_success_timestamp', { device: 'ws-real-2', job_id: 'ren', job_name: 'New name' })).toBe(end.getTime() / 1000);
-    expect(valueOf(exp, 'backup_last_success_timestamp', { device: 'ws-real-2', job_id: 'keep' })).toBe(end.getTime() / 1000);
+    expect(
+      valueOf(exp, 'backup_last_success_timestamp', { device: 'ws-real-2', job_id: 'ren', job_name: 'New name' }),
+    ).toBe(end.getTime() / 1000);
+    expect(valueOf(exp, 'backup_last_success_timestamp', { device: 'ws-real-2', job_id: 'keep' })).toBe(
+      end.getTime() / 1000,
+    );
 
     // the last job deleted too: the whole group is replaced, no backup_* series is left behind
     metrics.syncJobs([]);
@@ -75,10 +126,19 @@ describe('Pushgateway (real prometheus-pushgateway)', () => {
     await pusher.stop();
   });
 
-  it('groups are per device: one device\'s push leaves another\'s alone; deleteGroup removes only its own', async () => {
+  it("groups are per device: one device's push leaves another's alone; deleteGroup removes only its own", async () => {
     const a = setup('ws-real-3a');
     const b = setup('ws-real-3b');
-    for (const { metrics } of [a, b]) metrics.recordRun({ jobId: 'j', jobName: 'J', status: 'success', endTime: SUCCESS_END, durationSeconds: 1, totalFilesProcessed: 1, dataAddedBytes: 1 });
+    for (const { metrics } of [a, b])
+      metrics.recordRun({
+        jobId: 'j',
+        jobName: 'J',
+        status: 'success',
+        endTime: SUCCESS_END,
+        durationSeconds: 1,
+        totalFilesProcessed: 1,
+        dataAddedBytes: 1,
+      });
     expect(await a.pusher.pushAndWait()).toBe(true);
     expect(await b.pusher.pushAndWait()).toBe(true);
     expect(await a.pusher.deleteGroup()).toBe(true);
@@ -100,7 +160,15 @@ describe('Pushgateway (real prometheus-pushgateway)', () => {
     const id = 'office/Účetní PC #2';
     const { metrics, pusher } = setup(id);
     expect(pusher.groupUrl).toContain('/device@base64/');
-    metrics.recordRun({ jobId: 'j', jobName: 'J', status: 'partial', endTime: SUCCESS_END, durationSeconds: 1, totalFilesProcessed: 1, dataAddedBytes: 1 });
+    metrics.recordRun({
+      jobId: 'j',
+      jobName: 'J',
+      status: 'partial',
+      endTime: SUCCESS_END,
+      durationSeconds: 1,
+      totalFilesProcessed: 1,
+      dataAddedBytes: 1,
+    });
     expect(await pusher.pushAndWait()).toBe(true);
     const exp = parseExposition(await gw.scrape());
     expect(valueOf(exp, 'backup_runs_total', { device: id, job: 'rbackup2', status: 'partial' })).toBe(1);

@@ -52,7 +52,11 @@ describe('deploy/ service files', () => {
 
   it('systemd-analyze verify accepts the unit (every key known)', (ctx) => {
     let analyze = '';
-    try { analyze = execFileSync('sh', ['-c', 'command -v systemd-analyze']).toString().trim(); } catch { ctx.skip(); }
+    try {
+      analyze = execFileSync('sh', ['-c', 'command -v systemd-analyze']).toString().trim();
+    } catch {
+      ctx.skip();
+    }
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rbackup2-unit-'));
     try {
       // The binary is not installed here: point ExecStart at a program that exists.
@@ -74,5 +78,21 @@ describe('deploy/ service files', () => {
     expect(xml).toContain('--config "C:\\ProgramData\\rbackup2\\config.yaml" run');
     const stop = Number(/<stoptimeout>(\d+) sec<\/stoptimeout>/.exec(xml)?.[1]);
     expect(stop).toBeGreaterThan(cfg.client.shutdown_timeout_seconds + RESTIC_GRACE_SECONDS);
+  });
+
+  it('both Windows service XMLs stop gracefully through the CLI, with the same node.exe, main.js and config they run with', () => {
+    const tag = (xml: string, name: string) => new RegExp(`<${name}>([^<]*)</${name}>`).exec(xml)?.[1] ?? '';
+    for (const [file, stopCommand] of [
+      ['deploy/windows/rbackup2-service.xml', 'service stop-agent'],
+      ['deploy/windows/rbackup2-dashboard-service.xml', 'service stop-dashboard'],
+    ] as const) {
+      const xml = read(file);
+      const args = tag(xml, 'arguments');
+      const mainAndConfig = /("[^"]*main\.js" --config "[^"]*")/.exec(args)?.[1];
+      expect(mainAndConfig, file).toBeTruthy();
+      expect(tag(xml, 'stopexecutable'), file).toBe(tag(xml, 'executable'));
+      expect(tag(xml, 'stoparguments'), file).toBe(`${mainAndConfig} ${stopCommand}`);
+      expect(Number(/<stoptimeout>(\d+) sec<\/stoptimeout>/.exec(xml)?.[1]), file).toBeGreaterThan(0);
+    }
   });
 });

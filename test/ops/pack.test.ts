@@ -23,9 +23,18 @@ describe('npm pack + npm install -g', () => {
   beforeAll(() => {
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'rbackup2-pack-'));
     prefix = path.join(tmp, 'prefix');
-    const packed = JSON.parse(execFileSync('npm', ['pack', '--json', '--pack-destination', tmp], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] }).toString()) as { filename: string }[];
+    const packed = JSON.parse(
+      execFileSync('npm', ['pack', '--json', '--pack-destination', tmp], {
+        cwd: repoRoot,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      }).toString(),
+    ) as { filename: string }[];
     tarball = path.join(tmp, packed[0]?.filename ?? '');
-    execFileSync('npm', ['install', '-g', '--prefix', prefix, '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error', tarball], { cwd: tmp, stdio: ['ignore', 'pipe', 'pipe'], timeout: 540_000 });
+    execFileSync(
+      'npm',
+      ['install', '-g', '--prefix', prefix, '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error', tarball],
+      { cwd: tmp, stdio: ['ignore', 'pipe', 'pipe'], timeout: 540_000 },
+    );
   }, 600_000);
 
   afterAll(async () => {
@@ -35,10 +44,21 @@ describe('npm pack + npm install -g', () => {
 
   it('the tarball carries dist, migrations, the UI, config example, docs and service files, and no tests or sources', () => {
     const list = execFileSync('tar', ['-tzf', tarball]).toString().split('\n').filter(Boolean);
-    for (const f of ['package/dist/main.js', 'package/migrations/001_initial_schema.sql', 'package/src/ui/static/index.html', 'package/config.example.yaml', 'package/doc/deployment.md', 'package/doc/grants.sql', 'package/deploy/rbackup2.service', 'package/README.md']) {
+    for (const f of [
+      'package/dist/main.js',
+      'package/migrations/001_initial_schema.sql',
+      'package/src/ui/static/index.html',
+      'package/config.example.yaml',
+      'package/doc/deployment.md',
+      'package/doc/grants.sql',
+      'package/deploy/rbackup2.service',
+      'package/README.md',
+    ]) {
       expect(list, f).toContain(f);
     }
-    expect(list.filter((f) => f.startsWith('package/test/') || /^package\/src\/(?!ui\/static\/).*\.ts$/.test(f))).toEqual([]);
+    expect(
+      list.filter((f) => f.startsWith('package/test/') || /^package\/src\/(?!ui\/static\/).*\.ts$/.test(f)),
+    ).toEqual([]);
   });
 
   it('rbackup2 --help and `rbackup2 --config FILE migrate` run from another folder, exit 0', async () => {
@@ -50,10 +70,18 @@ describe('npm pack + npm install -g', () => {
       expect(help.stdout).toMatch(/migrate/);
       pgdb = await createTempPgDatabase();
       const cfg = path.join(tmp, 'config.yaml');
-      fs.writeFileSync(cfg, `device:\n  id: pack-test\ndatabase:\n  url: "${pgdb.url}"\nclient:\n  data_dir: "${path.join(tmp, 'data')}"\n  log_file: "${path.join(tmp, 'data', 'a.log')}"\n`);
+      fs.writeFileSync(
+        cfg,
+        `device:\n  id: pack-test\ndatabase:\n  url: "${pgdb.url}"\nclient:\n  data_dir: "${path.join(tmp, 'data')}"\n  log_file: "${path.join(tmp, 'data', 'a.log')}"\n`,
+      );
       const env: NodeJS.ProcessEnv = {};
       for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('RBACKUP2_')) env[k] = v;
-      const mig = spawnSync(bin, ['--config', cfg, 'migrate'], { cwd: elsewhere, encoding: 'utf8', env, timeout: 60_000 });
+      const mig = spawnSync(bin, ['--config', cfg, 'migrate'], {
+        cwd: elsewhere,
+        encoding: 'utf8',
+        env,
+        timeout: 60_000,
+      });
       expect(mig.status, `${mig.stdout}${mig.stderr}`).toBe(0);
       const c = new pg.Client({ connectionString: pgdb.url });
       await c.connect();

@@ -32,37 +32,74 @@ describe('C07 graceful shutdown of `rbackup2 run`', () => {
     const port = await freePort();
     const dataDir = path.join(tmp, `data-${port}`);
     const cfg = path.join(tmp, `config-${port}.yaml`);
-    fs.writeFileSync(cfg, `device:\n  id: ${DEVICE}\ndatabase:\n  url: "${pgdb.url}"\nclient:\n  http_bind: "127.0.0.1:${port}"\n  data_dir: "${dataDir}"\n  log_file: "${path.join(dataDir, 'agent.log')}"\n  shutdown_timeout_seconds: ${shutdownTimeout}\n`);
+    fs.writeFileSync(
+      cfg,
+      `device:\n  id: ${DEVICE}\ndatabase:\n  url: "${pgdb.url}"\nclient:\n  http_bind: "127.0.0.1:${port}"\n  data_dir: "${dataDir}"\n  log_file: "${path.join(dataDir, 'agent.log')}"\n  shutdown_timeout_seconds: ${shutdownTimeout}\n`,
+    );
     const env: NodeJS.ProcessEnv = {};
     for (const [k, v] of Object.entries(process.env)) if (!/^(RBACKUP2_|RESTIC_)/.test(k)) env[k] = v;
-    const child = spawn(process.execPath, [path.join(repoRoot, 'dist', 'main.js'), '--config', cfg, 'run'], { cwd: tmp, env, stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(process.execPath, [path.join(repoRoot, 'dist', 'main.js'), '--config', cfg, 'run'], {
+      cwd: tmp,
+      env,
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     children.push(child);
     let stderr = '';
-    child.stderr?.on('data', (d: Buffer) => { stderr = (stderr + d.toString()).slice(-200_000); });
-    const exited = new Promise<{ code: number | null; at: number }>((resolve) => child.once('exit', (code) => resolve({ code, at: performance.now() })));
+    child.stderr?.on('data', (d: Buffer) => {
+      stderr = (stderr + d.toString()).slice(-200_000);
+    });
+    const exited = new Promise<{ code: number | null; at: number }>((resolve) =>
+      child.once('exit', (code) => resolve({ code, at: performance.now() })),
+    );
     await waitFor('condition', async () => {
       if (child.exitCode !== null) throw new Error(`agent exited early: ${stderr}`);
-      return fetch(`http://127.0.0.1:${port}/health`).then((r) => r.ok, () => false);
+      return fetch(`http://127.0.0.1:${port}/health`).then(
+        (r) => r.ok,
+        () => false,
+      );
     });
     return { child, port, exited, stderr: () => stderr };
   };
 
   /** Trigger the slow job and wait until restic is busy (the run row exists, plus a moment). */
   const startSlowRun = async (port: number): Promise<number> => {
-    const res = await fetch(`http://127.0.0.1:${port}/jobs/${jobId}/run`, { method: 'POST', headers: { ...authHeader(path.join(tmp, `data-${port}`)), 'content-type': 'application/json' }, body: '{}' });
+    const res = await fetch(`http://127.0.0.1:${port}/jobs/${jobId}/run`, {
+      method: 'POST',
+      headers: { ...authHeader(path.join(tmp, `data-${port}`)), 'content-type': 'application/json' },
+      body: '{}',
+    });
     expect(res.status).toBe(202);
-    const id = await waitFor('condition', async () => (await admin.query<{ id: number }>("SELECT id FROM runs WHERE job_id = $1 AND status = 'running'", [jobId])).rows[0]?.id);
+    const id = await waitFor(
+      'condition',
+      async () =>
+        (await admin.query<{ id: number }>("SELECT id FROM runs WHERE job_id = $1 AND status = 'running'", [jobId]))
+          .rows[0]?.id,
+    );
     await new Promise((r) => setTimeout(r, 1000));
     return Number(id);
   };
 
-  const runStatus = async (id: number) => (await admin.query<{ status: string; error_message: string | null }>('SELECT status, error_message FROM runs WHERE id = $1', [id])).rows[0];
-  const locks = () => execFileSync('restic', ['--repo', repoDir, 'list', 'locks', '--no-lock'], { env: { ...process.env, RESTIC_PASSWORD: PASSWORD } }).toString().trim();
+  const runStatus = async (id: number) =>
+    (
+      await admin.query<{ status: string; error_message: string | null }>(
+        'SELECT status, error_message FROM runs WHERE id = $1',
+        [id],
+      )
+    ).rows[0];
+  const locks = () =>
+    execFileSync('restic', ['--repo', repoDir, 'list', 'locks', '--no-lock'], {
+      env: { ...process.env, RESTIC_PASSWORD: PASSWORD },
+    })
+      .toString()
+      .trim();
 
   beforeAll(async () => {
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'rbackup2-shutdown-'));
     repoDir = path.join(tmp, 'repo');
-    execFileSync('restic', ['init', '--repo', repoDir], { env: { ...process.env, RESTIC_PASSWORD: PASSWORD }, stdio: 'pipe' });
+    execFileSync('restic', ['init', '--repo', repoDir], {
+      env: { ...process.env, RESTIC_PASSWORD: PASSWORD },
+      stdio: 'pipe',
+    });
     // Random data restic cannot deduplicate: ~1.5 s per 160 MB here when the machine is idle.
     const big = path.join(tmp, 'big');
     fs.mkdirSync(big);

@@ -42,7 +42,9 @@ for (const kind of ['postgres', 'pglite'] as const) {
       }
     }
     async function counts(): Promise<Record<string, number>> {
-      const [r] = await rows<Record<string, string>>(`SELECT ${TABLES.map((t) => `(SELECT count(*) FROM ${t}) AS ${t}`).join(', ')}`);
+      const [r] = await rows<Record<string, string>>(
+        `SELECT ${TABLES.map((t) => `(SELECT count(*) FROM ${t}) AS ${t}`).join(', ')}`,
+      );
       return Object.fromEntries(TABLES.map((t) => [t, Number(r?.[t])]));
     }
     const zero = Object.fromEntries(TABLES.map((t) => [t, 0]));
@@ -73,7 +75,9 @@ for (const kind of ['postgres', 'pglite'] as const) {
       expect(r.stderr).toBe('');
       expect(r.code).toBe(0);
       for (const [id, name] of DEVICE1_JOBS) expect(r.stdout).toMatch(new RegExp(`${name}\\s+${id}`));
-      expect(r.stdout).toContain(`repository "relica/Cloud" (id ${DEST}): ${repoUrl()}, password entered at the prompt`);
+      expect(r.stdout).toContain(
+        `repository "relica/Cloud" (id ${DEST}): ${repoUrl()}, password entered at the prompt`,
+      );
       expect(r.stdout).toContain('8 backup(s) of other Relica origins left out');
       expect(r.stdout).toContain('Dry run: nothing was written');
       expect(await counts()).toEqual(zero);
@@ -98,7 +102,9 @@ for (const kind of ['postgres', 'pglite'] as const) {
       fs.writeFileSync(badFile, JSON.stringify(bad, null, 1));
       const r = await runCli(['--config', config, 'import-relica', badFile, '--device', 'device1']);
       expect(r.code).toBe(1);
-      expect(r.stderr.trimEnd().split('\n')).toEqual([expect.stringContaining(`${badFile}: read_only.backups[3].schedule.times_of_day[0]: `)]);
+      expect(r.stderr.trimEnd().split('\n')).toEqual([
+        expect.stringContaining(`${badFile}: read_only.backups[3].schedule.times_of_day[0]: `),
+      ]);
       expect(r.stderr).not.toContain('25:99'); // the file's text is never quoted (it holds credentials)
 
       const cut = path.join(dir, 'cut-state.json');
@@ -106,39 +112,61 @@ for (const kind of ['postgres', 'pglite'] as const) {
       fs.writeFileSync(cut, text.slice(0, text.indexOf('"/home/user/Dokumenty"') + 10));
       const s = await runCli(['--config', config, 'import-relica', cut, '--device', 'device1', '--dry-run']);
       expect(s.code).toBe(1);
-      expect(s.stderr.trimEnd().split('\n')).toEqual([expect.stringMatching(/cut-state\.json: read_only\.backups\[0\]\.include\[0\]: not valid JSON: .*\(line \d+, column \d+\)$/)]);
+      expect(s.stderr.trimEnd().split('\n')).toEqual([
+        expect.stringMatching(
+          /cut-state\.json: read_only\.backups\[0\]\.include\[0\]: not valid JSON: .*\(line \d+, column \d+\)$/,
+        ),
+      ]);
       expect(await counts()).toEqual(zero);
     });
 
     it('--repository-url without a password source and without a terminal exits 1 and writes nothing', async () => {
       const r = await runCli(importArgs('--device', 'device1', '--repository-url', repoUrl()));
       expect(r.code).toBe(1);
-      expect(r.stderr.trimEnd().split('\n')).toEqual([expect.stringContaining('--password-file or --password-command')]);
+      expect(r.stderr.trimEnd().split('\n')).toEqual([
+        expect.stringContaining('--password-file or --password-command'),
+      ]);
       expect(await counts()).toEqual(zero);
     });
 
     it('imports the origin: device, repository, jobs with Relica ids, schedules and hooks', async () => {
-      const r = await runCli(importArgs('--device', 'device1', '--repository-url', repoUrl(), '--password-file', pwFile()));
+      const r = await runCli(
+        importArgs('--device', 'device1', '--repository-url', repoUrl(), '--password-file', pwFile()),
+      );
       expect(r.stderr).toBe('');
       expect(r.code).toBe(0);
       expect(r.stdout).toMatch(/jobs\s+4 created, 0 updated, 0 deleted, 0 unchanged/);
       expect(r.stdout).toMatch(/schedules\s+4 created/);
       expect(r.stdout).toContain('Not carried over');
       expect(r.stdout).not.toContain('not-a-real-password');
-      const jobs = await rows<{ id: string; name: string; device_id: string; repository_id: string; origin_name: string }>(
-        'SELECT id, name, device_id, repository_id, origin_name FROM backup_jobs ORDER BY id');
+      const jobs = await rows<{
+        id: string;
+        name: string;
+        device_id: string;
+        repository_id: string;
+        origin_name: string;
+      }>('SELECT id, name, device_id, repository_id, origin_name FROM backup_jobs ORDER BY id');
       expect(jobs.map((j) => [j.id, j.name])).toEqual(DEVICE1_JOBS);
-      expect(jobs.every((j) => j.device_id === DEVICE1 && j.repository_id === DEST && j.origin_name === 'device1')).toBe(true);
-      expect(await rows('SELECT id, url, password, password_file FROM repositories'))
-        .toEqual([{ id: DEST, url: repoUrl(), password: null, password_file: pwFile() }]);
+      expect(
+        jobs.every((j) => j.device_id === DEVICE1 && j.repository_id === DEST && j.origin_name === 'device1'),
+      ).toBe(true);
+      expect(await rows('SELECT id, url, password, password_file FROM repositories')).toEqual([
+        { id: DEST, url: repoUrl(), password: null, password_file: pwFile() },
+      ]);
       expect(await counts()).toEqual({ devices: 1, repositories: 1, backup_jobs: 4, schedules: 4, backup_hooks: 2 });
     });
 
     it('running the same import again changes nothing (output says unchanged, updated_at identical)', async () => {
-      const stamps = () => rows(TABLES.filter((t) => t !== 'backup_hooks') // backup_hooks has no updated_at
-        .map((t) => `SELECT '${t}' AS t, id::text AS id, updated_at FROM ${t}`).join(' UNION ALL ') + ' ORDER BY t, id');
+      const stamps = () =>
+        rows(
+          TABLES.filter((t) => t !== 'backup_hooks') // backup_hooks has no updated_at
+            .map((t) => `SELECT '${t}' AS t, id::text AS id, updated_at FROM ${t}`)
+            .join(' UNION ALL ') + ' ORDER BY t, id',
+        );
       const before = await stamps();
-      const r = await runCli(importArgs('--device', 'device1', '--repository-url', repoUrl(), '--password-file', pwFile()));
+      const r = await runCli(
+        importArgs('--device', 'device1', '--repository-url', repoUrl(), '--password-file', pwFile()),
+      );
       expect(r.code).toBe(0);
       expect(r.stdout).toMatch(/jobs\s+0 created, 0 updated, 0 deleted, 4 unchanged/);
       expect(r.stdout).toContain('Nothing changed');
@@ -156,7 +184,9 @@ for (const kind of ['postgres', 'pglite'] as const) {
       const devices = await rows<{ id: string }>('SELECT id FROM devices ORDER BY id');
       expect(devices.map((d) => d.id)).toEqual([CLOUD, DEVICE1]);
       expect(await counts()).toMatchObject({ backup_jobs: 6, repositories: 1 });
-      const cloudJobs = await rows<{ repository_id: string }>(`SELECT repository_id FROM backup_jobs WHERE device_id = '${CLOUD}'`);
+      const cloudJobs = await rows<{ repository_id: string }>(
+        `SELECT repository_id FROM backup_jobs WHERE device_id = '${CLOUD}'`,
+      );
       expect(cloudJobs.map((j) => j.repository_id)).toEqual([DEST, DEST]); // the repository of the first import
     });
   });

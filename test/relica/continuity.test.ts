@@ -22,8 +22,19 @@ const DOKUMENTY = 'cb3104d6-5d04-4cd6-9a8e-73c6c4b61fe9'; // device1/Dokumenty: 
 const TEST_JOB = 'e34580bc-3f4b-4bca-b713-04a25f352317'; // device1/test: manual, path "Obrázky"
 const FILES = 40;
 
-interface Snapshot { id: string; parent?: string; hostname: string; paths: string[]; tags?: string[] }
-interface BackupJson { status: string; snapshotId: string | null; filesNew: number | null; filesUnmodified: number | null }
+interface Snapshot {
+  id: string;
+  parent?: string;
+  hostname: string;
+  paths: string[];
+  tags?: string[];
+}
+interface BackupJson {
+  status: string;
+  snapshotId: string | null;
+  filesNew: number | null;
+  filesUnmodified: number | null;
+}
 
 describe('Relica snapshot history continues with rbackup2 (real restic)', () => {
   let dir = '';
@@ -32,9 +43,16 @@ describe('Relica snapshot history continues with rbackup2 (real restic)', () => 
   let drop: (() => Promise<void>) | undefined;
   const relicaIds: Record<string, string> = {};
   const repo = () => path.join(dir, 'repo');
-  const resticEnv = () => ({ ...process.env, RESTIC_REPOSITORY: repo(), RESTIC_PASSWORD_FILE: path.join(dir, 'repo.password'), RESTIC_CACHE_DIR: path.join(dir, 'cache') });
-  const restic = (args: string[]) => execFileSync('restic', args, { env: resticEnv(), encoding: 'utf8', maxBuffer: 16 * 1024 * 1024 });
-  const snapshots = (uuid: string): Snapshot[] => JSON.parse(restic(['snapshots', '--json', '--tag', `backup:${uuid}`])) as Snapshot[];
+  const resticEnv = () => ({
+    ...process.env,
+    RESTIC_REPOSITORY: repo(),
+    RESTIC_PASSWORD_FILE: path.join(dir, 'repo.password'),
+    RESTIC_CACHE_DIR: path.join(dir, 'cache'),
+  });
+  const restic = (args: string[]) =>
+    execFileSync('restic', args, { env: resticEnv(), encoding: 'utf8', maxBuffer: 16 * 1024 * 1024 });
+  const snapshots = (uuid: string): Snapshot[] =>
+    JSON.parse(restic(['snapshots', '--json', '--tag', `backup:${uuid}`])) as Snapshot[];
 
   /** A source folder with FILES small files in two subfolders. */
   function makeSource(name: string): string {
@@ -85,8 +103,18 @@ describe('Relica snapshot history continues with rbackup2 (real restic)', () => 
     pgUrl = tmp.url;
     drop = tmp.drop;
     config = writeConfig(path.join(dir, 'data'), DEVICE1, pgUrl);
-    const imported = await runCli(['--config', config, 'import-relica', stateFile, '--device', 'device1',
-      '--repository-url', repo(), '--password-file', path.join(dir, 'repo.password')]);
+    const imported = await runCli([
+      '--config',
+      config,
+      'import-relica',
+      stateFile,
+      '--device',
+      'device1',
+      '--repository-url',
+      repo(),
+      '--password-file',
+      path.join(dir, 'repo.password'),
+    ]);
     expect(imported.stderr).toBe('');
     expect(imported.code).toBe(0);
   });
@@ -112,7 +140,12 @@ describe('Relica snapshot history continues with rbackup2 (real restic)', () => 
     expect(fresh?.parent).toBe(relica);
     expect(fresh?.hostname).toBe(old?.hostname);
     expect(fresh?.paths).toEqual(old?.paths);
-    expect(fresh?.tags).toEqual([`backup:${DOKUMENTY}`, 'backup_name=device1/Dokumenty', 'origin=device1', `account_id=${ACCOUNT}`]);
+    expect(fresh?.tags).toEqual([
+      `backup:${DOKUMENTY}`,
+      'backup_name=device1/Dokumenty',
+      'origin=device1',
+      `account_id=${ACCOUNT}`,
+    ]);
     expect(fs.existsSync(path.join(dir, 'hook-ran'))).toBe(true); // Relica's end hook, imported, ran
   });
 

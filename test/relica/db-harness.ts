@@ -34,7 +34,10 @@ export async function openPostgresTestDb(): Promise<TestDb> {
   await direct('postgres', [`CREATE DATABASE ${name}`]);
   // The migration files run on a plain client: src/db's pool wrapper cannot return the result of a
   // multi-statement query yet (pg answers with an array), so migrate() fails on PostgreSQL for now.
-  await direct(name, readMigrations(defaultMigrationsDir()).map((m) => m.sql));
+  await direct(
+    name,
+    readMigrations(defaultMigrationsDir()).map((m) => m.sql),
+  );
   const db = await openPostgres({ ...server, database: name, sslMode: 'disable', connectAttempts: 1, poolMax: 2 });
   return {
     db,

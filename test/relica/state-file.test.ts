@@ -32,7 +32,9 @@ describe('Relica state file', () => {
       j.read_only.backups[3].schedule.every_hours = 4;
       j.read_only.backups[0].hooks[0].run_as = 'root';
       j.read_only.destinations[0].cloud_account.credentials[1].extra = true;
-      j.local.last_backups_done['2ac41143-fd87-4c5d-b2d4-213eb5b6c42e'] = { 'cb871492-76dc-4683-8ecd-d9a6c84ae798': '2025-12-15T03:01:07Z' };
+      j.local.last_backups_done['2ac41143-fd87-4c5d-b2d4-213eb5b6c42e'] = {
+        'cb871492-76dc-4683-8ecd-d9a6c84ae798': '2025-12-15T03:01:07Z',
+      };
       j.new_top_level = {};
       j.read_only.origins[2].os = 'windows';
     });
@@ -53,15 +55,21 @@ describe('Relica state file', () => {
     expect(err.code).toBe('RELICA_INVALID');
     expect(err.message).toMatch(/^state\.json: read_only\.backups\[4\]\.include: not valid JSON: file ends where/);
     const mid = text.indexOf('"times_of_day"', text.indexOf('homepc/davinci')) + 5;
-    expect(thrown(() => parseRelicaState(text.slice(0, mid), 'state.json')).message).toMatch(/^state\.json: read_only\.backups\[9\]\.schedule: .*unterminated string/);
+    expect(thrown(() => parseRelicaState(text.slice(0, mid), 'state.json')).message).toMatch(
+      /^state\.json: read_only\.backups\[9\]\.schedule: .*unterminated string/,
+    );
     expect(thrown(() => parseRelicaState('', 'state.json')).message).toMatch(/^state\.json: \$: not valid JSON/);
   });
 
   it('names the JSON path of a syntax error in the middle (trailing comma, bad literal)', () => {
     const text = sampleText().replace('"flexible": false', '"flexible": fals');
-    expect(thrown(() => parseRelicaState(text, 'f.json')).message).toMatch(/^f\.json: read_only\.backups\[8\]\.schedule\.flexible: not valid JSON: invalid value \(line \d+, column \d+\)$/);
+    expect(thrown(() => parseRelicaState(text, 'f.json')).message).toMatch(
+      /^f\.json: read_only\.backups\[8\]\.schedule\.flexible: not valid JSON: invalid value \(line \d+, column \d+\)$/,
+    );
     const comma = sampleText().replace('"/home/user/.jdks"', '"/home/user/.jdks",');
-    expect(thrown(() => parseRelicaState(comma, 'f.json')).message).toMatch(/^f\.json: read_only\.backups\[1\]\.exclude\[17\]: not valid JSON: value expected before ']' \(a trailing comma\?\)/);
+    expect(thrown(() => parseRelicaState(comma, 'f.json')).message).toMatch(
+      /^f\.json: read_only\.backups\[1\]\.exclude\[17\]: not valid JSON: value expected before ']' \(a trailing comma\?\)/,
+    );
   });
 
   it('never quotes the file text (which may hold credentials) in a syntax error', () => {
@@ -75,15 +83,55 @@ describe('Relica state file', () => {
 
   it('names the JSON path of a value of the wrong type or out of range', () => {
     const cases: [(j: ReturnType<typeof sampleJson>) => void, RegExp][] = [
-      [(j) => { j.read_only.backups[3].schedule.times_of_day[0] = 1900; }, /^edited\.json: read_only\.backups\[3\]\.schedule\.times_of_day\[0\]: .*expected string/],
-      [(j) => { j.read_only.backups[3].schedule.times_of_day[0] = '7pm'; }, /^edited\.json: read_only\.backups\[3\]\.schedule\.times_of_day\[0\]: expected a time "HH:MM"/],
-      [(j) => { j.read_only.backups[5].schedule.days_of_week = [2, 7]; }, /^edited\.json: read_only\.backups\[5\]\.schedule\.days_of_week\[1\]: /],
-      [(j) => { j.read_only.backups[1].hooks[0].timing = 'after'; }, /^edited\.json: read_only\.backups\[1\]\.hooks\[0\]\.timing: .*"start"\|"end"/],
-      [(j) => { j.read_only.backups[2].include = 'C:\\Users'; }, /^edited\.json: read_only\.backups\[2\]\.include: .*expected array/],
-      [(j) => { delete j.read_only.origins; }, /^edited\.json: read_only\.origins: /],
-      [(j) => { j.read_only.backups[0].id = 'not-a-uuid'; }, /^edited\.json: read_only\.backups\[0\]\.id: /],
-      [(j) => { j.local.last_backups_done['d39816ce-432a-48fb-a760-ff357fd39bde']['cb871492-76dc-4683-8ecd-d9a6c84ae798'] = 'yesterday'; },
-        /^edited\.json: local\.last_backups_done\["d39816ce-432a-48fb-a760-ff357fd39bde"\]\["cb871492-76dc-4683-8ecd-d9a6c84ae798"\]: expected an RFC 3339 timestamp/],
+      [
+        (j) => {
+          j.read_only.backups[3].schedule.times_of_day[0] = 1900;
+        },
+        /^edited\.json: read_only\.backups\[3\]\.schedule\.times_of_day\[0\]: .*expected string/,
+      ],
+      [
+        (j) => {
+          j.read_only.backups[3].schedule.times_of_day[0] = '7pm';
+        },
+        /^edited\.json: read_only\.backups\[3\]\.schedule\.times_of_day\[0\]: expected a time "HH:MM"/,
+      ],
+      [
+        (j) => {
+          j.read_only.backups[5].schedule.days_of_week = [2, 7];
+        },
+        /^edited\.json: read_only\.backups\[5\]\.schedule\.days_of_week\[1\]: /,
+      ],
+      [
+        (j) => {
+          j.read_only.backups[1].hooks[0].timing = 'after';
+        },
+        /^edited\.json: read_only\.backups\[1\]\.hooks\[0\]\.timing: .*"start"\|"end"/,
+      ],
+      [
+        (j) => {
+          j.read_only.backups[2].include = 'C:\\Users';
+        },
+        /^edited\.json: read_only\.backups\[2\]\.include: .*expected array/,
+      ],
+      [
+        (j) => {
+          delete j.read_only.origins;
+        },
+        /^edited\.json: read_only\.origins: /,
+      ],
+      [
+        (j) => {
+          j.read_only.backups[0].id = 'not-a-uuid';
+        },
+        /^edited\.json: read_only\.backups\[0\]\.id: /,
+      ],
+      [
+        (j) => {
+          j.local.last_backups_done['d39816ce-432a-48fb-a760-ff357fd39bde']['cb871492-76dc-4683-8ecd-d9a6c84ae798'] =
+            'yesterday';
+        },
+        /^edited\.json: local\.last_backups_done\["d39816ce-432a-48fb-a760-ff357fd39bde"\]\["cb871492-76dc-4683-8ecd-d9a6c84ae798"\]: expected an RFC 3339 timestamp/,
+      ],
     ];
     for (const [edit, re] of cases) {
       const err = thrown(() => loadSample(edit));
@@ -93,8 +141,16 @@ describe('Relica state file', () => {
   });
 
   it('lists every problem in fields and counts the rest in the message', () => {
-    const err = thrown(() => loadSample((j) => { j.read_only.backups[0].name = 5; j.read_only.backups[1].schedule.flexible = 'yes'; }));
-    expect(err.fields?.map((f) => f.field)).toEqual(['read_only.backups[0].name', 'read_only.backups[1].schedule.flexible']);
+    const err = thrown(() =>
+      loadSample((j) => {
+        j.read_only.backups[0].name = 5;
+        j.read_only.backups[1].schedule.flexible = 'yes';
+      }),
+    );
+    expect(err.fields?.map((f) => f.field)).toEqual([
+      'read_only.backups[0].name',
+      'read_only.backups[1].schedule.flexible',
+    ]);
     expect(err.message).toMatch(/\(and 1 more problem\)$/);
   });
 
@@ -102,7 +158,10 @@ describe('Relica state file', () => {
     expect(parseRelicaState(`\ufeff${sampleText()}`, 'bom.json').state.read_only.backups).toHaveLength(12);
     const dir = mkdtempSync(path.join(tmpdir(), 'relica-'));
     const missing = path.join(dir, 'nope.json');
-    await expect(loadRelicaState(missing)).rejects.toMatchObject({ code: 'RELICA_INVALID', message: expect.stringContaining(missing) });
+    await expect(loadRelicaState(missing)).rejects.toMatchObject({
+      code: 'RELICA_INVALID',
+      message: expect.stringContaining(missing),
+    });
     writeFileSync(path.join(dir, 'x.json'), '{"read_only": {"backups": [], "origins": []}}');
     expect((await loadRelicaState(path.join(dir, 'x.json'))).state.read_only.backups).toEqual([]);
   });

@@ -54,7 +54,10 @@ describe('self-contained repository check', () => {
   });
 
   it('ignores .ci/ and files git does not track', () => {
-    const dir = gitRepo({ '.ci/run': `# runs with ${outside} beside it\n`, 'scratch.txt': `${outside}\n`, 'a.ts': 'x\n' }, ['scratch.txt']);
+    const dir = gitRepo(
+      { '.ci/run': `# runs with ${outside} beside it\n`, 'scratch.txt': `${outside}\n`, 'a.ts': 'x\n' },
+      ['scratch.txt'],
+    );
     const r = check(dir);
     expect(r.status).toBe(0);
   });
@@ -62,7 +65,10 @@ describe('self-contained repository check', () => {
   it('says so (exit 2) when the folder is not a git work tree', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rb2-selfcontained-nogit-'));
     temps.push(dir);
-    const r = spawnSync(process.execPath, [script, dir], { encoding: 'utf8', env: { ...process.env, GIT_CEILING_DIRECTORIES: path.dirname(dir) } });
+    const r = spawnSync(process.execPath, [script, dir], {
+      encoding: 'utf8',
+      env: { ...process.env, GIT_CEILING_DIRECTORIES: path.dirname(dir) },
+    });
     expect(r.status).toBe(2);
     expect(r.stderr).toContain('cannot list tracked files');
   });

@@ -13,11 +13,29 @@ import { silentLogger } from '../../src/logging.js';
 const JOB = '11111111-2222-4333-8444-555555555555';
 
 function startRecord(device: string): RunStartRecord {
-  return { clientRunId: randomUUID(), jobId: JOB, deviceId: device, startTime: new Date('2026-11-29T10:00:00Z'), triggeredBy: 'schedule', metadata: { job_name: 'j' } };
+  return {
+    clientRunId: randomUUID(),
+    jobId: JOB,
+    deviceId: device,
+    startTime: new Date('2026-11-29T10:00:00Z'),
+    triggeredBy: 'schedule',
+    metadata: { job_name: 'j' },
+  };
 }
 
 function finishRecord(s: RunStartRecord, snapshotId: string): RunFinishRecord {
-  return { clientRunId: s.clientRunId, jobId: s.jobId, startTime: s.startTime, completion: { status: 'success', endTime: new Date('2026-11-29T10:01:00Z'), durationSeconds: 60, snapshotId, filesNew: 3 } };
+  return {
+    clientRunId: s.clientRunId,
+    jobId: s.jobId,
+    startTime: s.startTime,
+    completion: {
+      status: 'success',
+      endTime: new Date('2026-11-29T10:01:00Z'),
+      durationSeconds: 60,
+      snapshotId,
+      filesNew: 3,
+    },
+  };
 }
 
 /** A store whose database is "down" while `down` is true (every call throws like a refused connection). */

@@ -74,10 +74,13 @@ describe('C33 one job, one restic, across processes', () => {
     if (r.ok) expect(() => r.release()).not.toThrow();
   });
 
-  it('C33 rbackup2 backup runs while the agent starts and is asked to run the same job: the CLI run stays live and succeeds, the agent starts no second restic, a dead owner\'s run is interrupted', async () => {
+  it("C33 rbackup2 backup runs while the agent starts and is asked to run the same job: the CLI run stays live and succeeds, the agent starts no second restic, a dead owner's run is interrupted", async () => {
     await upsertDevice(db, { id: DEVICE });
     const repoDir = path.join(root, 'repo');
-    execFileSync('/usr/bin/restic', ['init', '--repo', repoDir], { env: { PATH: '/usr/bin:/bin', RESTIC_PASSWORD: PASSWORD }, stdio: 'ignore' });
+    execFileSync('/usr/bin/restic', ['init', '--repo', repoDir], {
+      env: { PATH: '/usr/bin:/bin', RESTIC_PASSWORD: PASSWORD },
+      stdio: 'ignore',
+    });
     const repo = await addRepository(db, { name: 'local', url: repoDir, password: PASSWORD });
     const src = path.join(root, 'src');
     fs.mkdirSync(src);
@@ -86,29 +89,51 @@ describe('C33 one job, one restic, across processes', () => {
     // restic through a wrapper that logs each backup's start and end and makes it last 8 s.
     const log = path.join(root, 'restic-backups.log');
     const wrapper = path.join(root, 'restic-slow.sh');
-    fs.writeFileSync(wrapper, `#!/bin/sh\ncase " $* " in *" backup "*) echo "start $$" >> ${log}; sleep 8; /usr/bin/restic "$@"; rc=$?; echo "end $$" >> ${log}; exit $rc;; esac\nexec /usr/bin/restic "$@"\n`, { mode: 0o755 });
+    fs.writeFileSync(
+      wrapper,
+      `#!/bin/sh\ncase " $* " in *" backup "*) echo "start $$" >> ${log}; sleep 8; /usr/bin/restic "$@"; rc=$?; echo "end $$" >> ${log}; exit $rc;; esac\nexec /usr/bin/restic "$@"\n`,
+      { mode: 0o755 },
+    );
     // A run left `running` by a process that is gone: it must still be interrupted at agent start.
     const orphan = await db.query<{ id: string }>(
       `INSERT INTO runs (job_id, device_id, start_time, status, triggered_by, owner_host, owner_pid, owner_started_at)
        VALUES ($1, $2, now() - interval '1 hour', 'running', 'schedule', $3, $4, now() - interval '1 hour') RETURNING id`,
-      [job.id, DEVICE, os.hostname(), deadPid()]);
+      [job.id, DEVICE, os.hostname(), deadPid()],
+    );
     const port = await freePort();
     const dataDir = path.join(root, 'data');
     const cfgDir = path.join(root, 'cfg');
     fs.mkdirSync(cfgDir);
-    const config = writeAgentConfig({ dir: cfgDir, deviceId: DEVICE, port, databaseUrl: dbUrl, dataDir, resticBinary: wrapper });
+    const config = writeAgentConfig({
+      dir: cfgDir,
+      deviceId: DEVICE,
+      port,
+      databaseUrl: dbUrl,
+      dataDir,
+      resticBinary: wrapper,
+    });
 
     const cli = procs.runCli(['--config', config, 'backup', 'slow']);
-    const live = await waitFor('the CLI run recorded running', async () => {
-      const { rows } = await db.query<{ id: string; owner_pid: number }>("SELECT id, owner_pid FROM runs WHERE job_id = $1 AND status = 'running' AND id <> $2", [job.id, orphan.rows[0]!.id]);
-      return rows[0] ?? null;
-    }, 60_000);
+    const live = await waitFor(
+      'the CLI run recorded running',
+      async () => {
+        const { rows } = await db.query<{ id: string; owner_pid: number }>(
+          "SELECT id, owner_pid FROM runs WHERE job_id = $1 AND status = 'running' AND id <> $2",
+          [job.id, orphan.rows[0]!.id],
+        );
+        return rows[0] ?? null;
+      },
+      60_000,
+    );
     expect(live.owner_pid).toBeGreaterThan(0);
     const agent = await procs.startAgentReady(config, port);
     const trigger = await api(port, 'POST', `/jobs/${job.id}/run`);
     expect(trigger.status).toBe(202);
     await agent.waitForLog('job already running in another process; not started', 30_000);
-    const states = await db.query<{ id: string; status: string }>('SELECT id, status FROM runs WHERE job_id = $1 ORDER BY id', [job.id]);
+    const states = await db.query<{ id: string; status: string }>(
+      'SELECT id, status FROM runs WHERE job_id = $1 ORDER BY id',
+      [job.id],
+    );
     expect(states.rows.find((r) => r.id === orphan.rows[0]!.id)?.status).toBe('interrupted');
     expect(states.rows.find((r) => r.id === live.id)?.status).toBe('running');
     const r = await cli;
@@ -117,7 +142,11 @@ describe('C33 one job, one restic, across processes', () => {
     expect(after.rows[0]?.status).toBe('success');
     await agent.stop('SIGTERM', 60_000);
     // Never two backups of the job at once: starts and ends alternate.
-    const lines = fs.readFileSync(log, 'utf8').trim().split('\n').map((l) => l.split(' ')[0]);
+    const lines = fs
+      .readFileSync(log, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => l.split(' ')[0]);
     expect(lines).toEqual(['start', 'end']);
   }, 180_000);
 });

@@ -4,7 +4,7 @@
  */
 import { expect } from 'vitest';
 import type { DeviceConfig, JobConfig } from '../../src/config/device-config.js';
-import { FakeClock } from '../../src/scheduler/fake-clock.js';
+import { FakeClock } from '../helpers/fake-clock.js';
 import { Scheduler } from '../../src/scheduler/scheduler.js';
 import type { SchedulerLogger, TriggeredBy } from '../../src/scheduler/types.js';
 
@@ -51,18 +51,29 @@ export function harness(config: DeviceConfig | null, opts: HarnessOptions) {
       maxRunning = Math.max(maxRunning, runningJobs.size);
       const status = opts.status?.(job.id, n) ?? 'success';
       return new Promise((resolve) => {
-        clock.setTimer(() => {
-          runningJobs.delete(job.id);
-          resolve({ status });
-        }, opts.durationMs?.(job.id) ?? 60_000);
+        clock.setTimer(
+          () => {
+            runningJobs.delete(job.id);
+            resolve({ status });
+          },
+          opts.durationMs?.(job.id) ?? 60_000,
+        );
       });
     },
   });
   if (config) scheduler.load(config);
   return {
-    clock, scheduler, calls, nextRuns, logs,
-    get maxRunning() { return maxRunning; },
-    get overlaps() { return overlaps; },
+    clock,
+    scheduler,
+    calls,
+    nextRuns,
+    logs,
+    get maxRunning() {
+      return maxRunning;
+    },
+    get overlaps() {
+      return overlaps;
+    },
     /** Calls as `jobId by at` strings, for compact assertions. */
     summary: () => calls.map((c) => `${c.jobId} ${c.triggeredBy} ${c.at}`),
     /** Asserts no timer delay ever exceeded the cap (and so 2^31-1). */

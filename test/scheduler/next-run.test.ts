@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { isAppError } from '../../src/errors.js';
-import { MAX_HORIZON_MS, nextRunTime, nextRunTimes, validateCron, validateTimeZone } from '../../src/scheduler/next-run.js';
+import {
+  MAX_HORIZON_MS,
+  nextRunTime,
+  nextRunTimes,
+  validateCron,
+  validateTimeZone,
+} from '../../src/scheduler/next-run.js';
 import { cron, every, iso } from './helpers.js';
 
 const UTC = { localZone: 'UTC' };
@@ -25,21 +31,29 @@ function walk(expr: string, zone: string, from: string, until: string): Date[] {
 
 /** Calendar date (YYYY-MM-DD) of an instant in a zone. */
 function localDay(d: Date, zone: string): string {
-  return new Intl.DateTimeFormat('en-CA', { timeZone: zone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(d);
+  return new Intl.DateTimeFormat('en-CA', { timeZone: zone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(
+    d,
+  );
 }
 
 describe('nextRunTime: cron', () => {
   it('C10 30 2 * * * in Europe/Prague runs once on the spring-forward day, at 03:00 CEST', () => {
     const s = cron('30 2 * * *', { timezone: 'Europe/Prague' });
     expect(nextRunTimes(s, at('2026-03-27T12:00:00Z'), 4, UTC).map(iso)).toEqual([
-      '2026-03-28T01:30:00.000Z', '2026-03-29T01:00:00.000Z', '2026-03-30T00:30:00.000Z', '2026-03-31T00:30:00.000Z',
+      '2026-03-28T01:30:00.000Z',
+      '2026-03-29T01:00:00.000Z',
+      '2026-03-30T00:30:00.000Z',
+      '2026-03-31T00:30:00.000Z',
     ]);
   });
 
   it('C10 30 2 * * * in Europe/Prague runs once on the fall-back day (2:30 occurs twice)', () => {
     const s = cron('30 2 * * *', { timezone: 'Europe/Prague' });
     expect(nextRunTimes(s, at('2026-10-23T12:00:00Z'), 4, UTC).map(iso)).toEqual([
-      '2026-10-24T00:30:00.000Z', '2026-10-25T00:30:00.000Z', '2026-10-26T01:30:00.000Z', '2026-10-27T01:30:00.000Z',
+      '2026-10-24T00:30:00.000Z',
+      '2026-10-25T00:30:00.000Z',
+      '2026-10-26T01:30:00.000Z',
+      '2026-10-27T01:30:00.000Z',
     ]);
     // Asked from between the two 2:30s, or from the first one, it goes to the next day.
     expect(iso(nextRunTime(s, at('2026-10-25T00:30:00Z'), UTC) as Date)).toBe('2026-10-26T01:30:00.000Z');
@@ -55,7 +69,13 @@ describe('nextRunTime: cron', () => {
   });
 
   it('C10 DST zones (New York, Lord Howe half-hour DST, Santiago, Chatham): hourly and daily crons always advance', () => {
-    for (const zone of ['America/New_York', 'Australia/Lord_Howe', 'America/Santiago', 'Pacific/Chatham', 'Europe/Prague']) {
+    for (const zone of [
+      'America/New_York',
+      'Australia/Lord_Howe',
+      'America/Santiago',
+      'Pacific/Chatham',
+      'Europe/Prague',
+    ]) {
       const daily = walk('0 2 * * *', zone, '2026-01-01T00:00:00Z', '2027-01-01T00:00:00Z');
       const days = daily.map((d) => localDay(d, zone));
       expect(new Set(days).size, zone).toBe(days.length);
@@ -77,9 +97,15 @@ describe('nextRunTime: cron', () => {
     const s = cron('0 4 1 * 1', { timezone: 'UTC' });
     expect(nextRunTimes(s, at('2026-01-01T00:00:00Z'), 10, UTC).map(iso)).toEqual([
       '2026-01-01T04:00:00.000Z', // Thursday the 1st
-      '2026-01-05T04:00:00.000Z', '2026-01-12T04:00:00.000Z', '2026-01-19T04:00:00.000Z', '2026-01-26T04:00:00.000Z',
+      '2026-01-05T04:00:00.000Z',
+      '2026-01-12T04:00:00.000Z',
+      '2026-01-19T04:00:00.000Z',
+      '2026-01-26T04:00:00.000Z',
       '2026-02-01T04:00:00.000Z', // Sunday the 1st
-      '2026-02-02T04:00:00.000Z', '2026-02-09T04:00:00.000Z', '2026-02-16T04:00:00.000Z', '2026-02-23T04:00:00.000Z',
+      '2026-02-02T04:00:00.000Z',
+      '2026-02-09T04:00:00.000Z',
+      '2026-02-16T04:00:00.000Z',
+      '2026-02-23T04:00:00.000Z',
     ]);
   });
 
@@ -95,19 +121,32 @@ describe('nextRunTime: cron', () => {
     expect(validateTimeZone('Asia/Tokyo')).toBeNull();
     const bad = cron('0 4 * * 8');
     expect(() => nextRunTime(bad, at('2026-01-01T00:00:00Z'), UTC)).toThrow(/schedule \d+ of job job: invalid cron/);
-    try { nextRunTime(bad, at('2026-01-01T00:00:00Z'), UTC); } catch (err) { expect(isAppError(err, 'SCHEDULE_INVALID')).toBe(true); }
+    try {
+      nextRunTime(bad, at('2026-01-01T00:00:00Z'), UTC);
+    } catch (err) {
+      expect(isAppError(err, 'SCHEDULE_INVALID')).toBe(true);
+    }
   });
 
   it('the same cron in America/New_York and Asia/Tokyo; null timezone uses the device zone', () => {
     const after = at('2026-06-01T00:00:00Z');
-    expect(iso(nextRunTime(cron('0 9 * * *', { timezone: 'America/New_York' }), after, UTC) as Date)).toBe('2026-06-01T13:00:00.000Z');
-    expect(iso(nextRunTime(cron('0 9 * * *', { timezone: 'Asia/Tokyo' }), after, UTC) as Date)).toBe('2026-06-02T00:00:00.000Z');
-    expect(iso(nextRunTime(cron('0 9 * * *'), after, { localZone: 'Asia/Tokyo' }) as Date)).toBe('2026-06-02T00:00:00.000Z');
+    expect(iso(nextRunTime(cron('0 9 * * *', { timezone: 'America/New_York' }), after, UTC) as Date)).toBe(
+      '2026-06-01T13:00:00.000Z',
+    );
+    expect(iso(nextRunTime(cron('0 9 * * *', { timezone: 'Asia/Tokyo' }), after, UTC) as Date)).toBe(
+      '2026-06-02T00:00:00.000Z',
+    );
+    expect(iso(nextRunTime(cron('0 9 * * *'), after, { localZone: 'Asia/Tokyo' }) as Date)).toBe(
+      '2026-06-02T00:00:00.000Z',
+    );
   });
 
   it('a 6-field cron has seconds first', () => {
     const s = cron('30 15 4 * * *', { timezone: 'UTC' });
-    expect(nextRunTimes(s, at('2026-01-01T00:00:00Z'), 2, UTC).map(iso)).toEqual(['2026-01-01T04:15:30.000Z', '2026-01-02T04:15:30.000Z']);
+    expect(nextRunTimes(s, at('2026-01-01T00:00:00Z'), 2, UTC).map(iso)).toEqual([
+      '2026-01-01T04:15:30.000Z',
+      '2026-01-02T04:15:30.000Z',
+    ]);
   });
 
   it('a leap-day cron 0 0 29 2 * finds Feb 29 years ahead, even across 2100 (8 years)', () => {
@@ -132,19 +171,30 @@ describe('nextRunTime: interval', () => {
   it('is lastRunAt + interval, or now when never run', () => {
     const s = every(3600);
     const after = at('2026-01-01T10:30:00Z');
-    expect(iso(nextRunTime(s, after, { localZone: 'UTC', lastRunAt: at('2026-01-01T10:00:00Z') }) as Date)).toBe('2026-01-01T11:00:00.000Z');
+    expect(iso(nextRunTime(s, after, { localZone: 'UTC', lastRunAt: at('2026-01-01T10:00:00Z') }) as Date)).toBe(
+      '2026-01-01T11:00:00.000Z',
+    );
     expect(iso(nextRunTime(s, after, UTC) as Date)).toBe('2026-01-01T10:30:00.000Z');
-    expect(nextRunTimes(s, after, 3, UTC).map(iso)).toEqual(['2026-01-01T10:30:00.000Z', '2026-01-01T11:30:00.000Z', '2026-01-01T12:30:00.000Z']);
+    expect(nextRunTimes(s, after, 3, UTC).map(iso)).toEqual([
+      '2026-01-01T10:30:00.000Z',
+      '2026-01-01T11:30:00.000Z',
+      '2026-01-01T12:30:00.000Z',
+    ]);
   });
 
   it('when overdue, gives the next point of the lastRunAt grid after `after`', () => {
-    const next = nextRunTime(every(3600), at('2026-01-02T10:30:00Z'), { localZone: 'UTC', lastRunAt: at('2026-01-01T10:00:00Z') });
+    const next = nextRunTime(every(3600), at('2026-01-02T10:30:00Z'), {
+      localZone: 'UTC',
+      lastRunAt: at('2026-01-01T10:00:00Z'),
+    });
     expect(iso(next as Date)).toBe('2026-01-02T11:00:00.000Z');
   });
 
   it('refuses a zero, fractional, or absent interval', () => {
     for (const v of [0, 1.5, -60, null]) {
-      expect(() => nextRunTime(every(60, { intervalSeconds: v }), at('2026-01-01T00:00:00Z'), UTC)).toThrow(/interval_seconds/);
+      expect(() => nextRunTime(every(60, { intervalSeconds: v }), at('2026-01-01T00:00:00Z'), UTC)).toThrow(
+        /interval_seconds/,
+      );
     }
   });
 });

@@ -1,13 +1,26 @@
 import { describe, expect, it } from 'vitest';
 import { retryDecision } from '../../src/scheduler/retry.js';
 
-const base = { attemptsMade: 0, finishedAt: 1_000_000, nextRegularRunAt: 1_000_000 + 86_400_000, retryDelaySeconds: 600, retryMaxAttempts: 3 };
+const base = {
+  attemptsMade: 0,
+  finishedAt: 1_000_000,
+  nextRegularRunAt: 1_000_000 + 86_400_000,
+  retryDelaySeconds: 600,
+  retryMaxAttempts: 3,
+};
 
 describe('retryDecision', () => {
   it('retries failed and interrupted runs after the delay, up to the maximum', () => {
     expect(retryDecision({ ...base, status: 'failed' })).toEqual({ action: 'retry', retryAt: 1_600_000, attempt: 1 });
-    expect(retryDecision({ ...base, status: 'interrupted', attemptsMade: 2 })).toEqual({ action: 'retry', retryAt: 1_600_000, attempt: 3 });
-    expect(retryDecision({ ...base, status: 'failed', attemptsMade: 3 })).toMatchObject({ action: 'none', reason: expect.stringMatching(/after 3 retries/) });
+    expect(retryDecision({ ...base, status: 'interrupted', attemptsMade: 2 })).toEqual({
+      action: 'retry',
+      retryAt: 1_600_000,
+      attempt: 3,
+    });
+    expect(retryDecision({ ...base, status: 'failed', attemptsMade: 3 })).toMatchObject({
+      action: 'none',
+      reason: expect.stringMatching(/after 3 retries/),
+    });
   });
 
   it('never retries at or after the next regular run', () => {

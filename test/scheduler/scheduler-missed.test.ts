@@ -13,7 +13,9 @@ function within(at: string, from: number, ms: number): void {
 
 describe('Scheduler: missed runs (C08) and clock jumps (C09)', () => {
   it('C08 interval: agent off for five periods -> one missed run at start, then the regular one', async () => {
-    const h = harness(device([job('a', [every(3600, { lastRunAt: '2026-01-01T10:00:00Z' })])]), { start: '2026-01-01T15:00:00Z' });
+    const h = harness(device([job('a', [every(3600, { lastRunAt: '2026-01-01T10:00:00Z' })])]), {
+      start: '2026-01-01T15:00:00Z',
+    });
     h.scheduler.start();
     await h.clock.advance(0);
     expect(h.summary()).toEqual(['a missed 2026-01-01T15:00:00.000Z']);
@@ -23,17 +25,21 @@ describe('Scheduler: missed runs (C08) and clock jumps (C09)', () => {
   });
 
   it('C08 cron: agent off for one period (a day) -> exactly one missed run', async () => {
-    const h = harness(device([job('a', [cron('0 3 * * *', { lastRunAt: '2026-01-01T03:00:00Z' })])]), { start: '2026-01-02T10:00:00Z' });
+    const h = harness(device([job('a', [cron('0 3 * * *', { lastRunAt: '2026-01-01T03:00:00Z' })])]), {
+      start: '2026-01-02T10:00:00Z',
+    });
     h.scheduler.start();
     await h.clock.advance(10 * 60_000);
     expect(h.summary()).toEqual(['a missed 2026-01-02T10:00:00.000Z']);
   });
 
   it('C08 machine sleeps over many hourly and daily periods -> one catch-up per job, never two after wake-up', async () => {
-    const h = harness(device([
-      job('hourly', [cron('0 * * * *')]),
-      job('daily', [cron('0 3 * * *'), cron('0 4 * * *')]),
-    ], { max_concurrent_backups: '2' }), { start: '2026-01-01T01:59:00Z' });
+    const h = harness(
+      device([job('hourly', [cron('0 * * * *')]), job('daily', [cron('0 3 * * *'), cron('0 4 * * *')])], {
+        max_concurrent_backups: '2',
+      }),
+      { start: '2026-01-01T01:59:00Z' },
+    );
     h.scheduler.start();
     await h.clock.advance(2 * 60_000); // the 02:00 hourly run happens
     expect(h.summary()).toEqual(['hourly schedule 2026-01-01T02:00:00.000Z']);
@@ -41,7 +47,12 @@ describe('Scheduler: missed runs (C08) and clock jumps (C09)', () => {
     const woke = h.clock.now();
     await h.clock.advance(60_000);
     expect(h.logs.some((l) => l.level === 'warn' && /wall clock jumped/.test(l.msg))).toBe(true);
-    expect(h.calls.slice(1).map((c) => `${c.jobId} ${c.triggeredBy}`).sort()).toEqual(['daily missed', 'hourly missed']);
+    expect(
+      h.calls
+        .slice(1)
+        .map((c) => `${c.jobId} ${c.triggeredBy}`)
+        .sort(),
+    ).toEqual(['daily missed', 'hourly missed']);
     for (const c of h.calls.slice(1)) within(c.at, woke, 60_000);
     await h.clock.advance(50 * 60_000); // up to 09:52: nothing more
     expect(h.calls).toHaveLength(3);
@@ -73,7 +84,9 @@ describe('Scheduler: missed runs (C08) and clock jumps (C09)', () => {
   });
 
   it('C09 monthly 0 3 1 * *: fires once at the right time, every timer delay capped at 60 s', async () => {
-    const h = harness(device([job('m', [cron('0 3 1 * *', { lastRunAt: '2026-01-01T03:00:00Z' })])]), { start: '2026-01-01T04:00:00Z' });
+    const h = harness(device([job('m', [cron('0 3 1 * *', { lastRunAt: '2026-01-01T03:00:00Z' })])]), {
+      start: '2026-01-01T04:00:00Z',
+    });
     h.scheduler.start();
     const sid = [...h.nextRuns.keys()][0];
     expect(h.nextRuns.get(sid as number)).toBe('2026-02-01T03:00:00.000Z');

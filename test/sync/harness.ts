@@ -10,7 +10,16 @@ import path from 'node:path';
 import { Writable } from 'node:stream';
 import { pino, type Logger } from 'pino';
 import { parseLocalConfig, type LocalConfig } from '../../src/config/local-config.js';
-import { addJob, addRepository, addSchedule, migrate, openDatabase, setSetting, upsertDevice, type Database } from '../../src/db/index.js';
+import {
+  addJob,
+  addRepository,
+  addSchedule,
+  migrate,
+  openDatabase,
+  setSetting,
+  upsertDevice,
+  type Database,
+} from '../../src/db/index.js';
 
 export const PASSWORD = 'sync test pa$$word';
 
@@ -28,12 +37,21 @@ export function makeWorkspace(restic = false): Workspace {
   const sourceDir = path.join(dir, 'source');
   fs.mkdirSync(sourceDir);
   for (let i = 0; i < 3; i++) fs.writeFileSync(path.join(sourceDir, `f${i}.txt`), `file ${i}\n`.repeat(100));
-  if (restic) execFileSync('restic', ['init', '--repo', repoDir], { env: { ...process.env, RESTIC_PASSWORD: PASSWORD }, stdio: 'pipe' });
+  if (restic)
+    execFileSync('restic', ['init', '--repo', repoDir], {
+      env: { ...process.env, RESTIC_PASSWORD: PASSWORD },
+      stdio: 'pipe',
+    });
   return { dir, repoDir, sourceDir, cleanup: () => fs.rmSync(dir, { recursive: true, force: true }) };
 }
 
 /** Local config of device `device` with data in `<dir>/data-<device>`; `url` null = embedded PGlite. */
-export function localConfig(dir: string, device: string, url: string | null, dataDir = path.join(dir, `data-${device}`)): LocalConfig {
+export function localConfig(
+  dir: string,
+  device: string,
+  url: string | null,
+  dataDir = path.join(dir, `data-${device}`),
+): LocalConfig {
   const db = url ? `database:\n  url: "${url}"\n` : '';
   const yaml = `device:\n  id: ${device}\n  name: ${device}\n${db}client:\n  http_bind: "127.0.0.1:0"\n  data_dir: "${dataDir}"\n  shutdown_timeout_seconds: 5\n`;
   return parseLocalConfig(yaml, path.join(dir, 'config.yaml'), {});
@@ -55,10 +73,16 @@ export async function seed(db: Database, o: SeedOptions): Promise<string> {
   await migrate(db);
   await upsertDevice(db, { id: o.device, name: o.device });
   const repo = await addRepository(db, { name: `repo-${o.device}`, url: o.repoDir, password: PASSWORD });
-  const job = await addJob(db, { deviceId: o.device, name: o.jobName ?? `Job of ${o.device}`, sourcePaths: [o.sourceDir], repositoryId: repo.id });
+  const job = await addJob(db, {
+    deviceId: o.device,
+    name: o.jobName ?? `Job of ${o.device}`,
+    sourcePaths: [o.sourceDir],
+    repositoryId: repo.id,
+  });
   if (o.intervalSeconds) await addSchedule(db, { jobId: job.id, type: 'interval', intervalSeconds: o.intervalSeconds });
   else await addSchedule(db, { jobId: job.id, type: 'cron', cronExpression: '0 3 1 1 *', timezone: 'UTC' });
-  if (o.syncIntervalSeconds) await setSetting(db, { deviceId: o.device, key: 'sync_interval_seconds', value: String(o.syncIntervalSeconds) });
+  if (o.syncIntervalSeconds)
+    await setSetting(db, { deviceId: o.device, key: 'sync_interval_seconds', value: String(o.syncIntervalSeconds) });
   return job.id;
 }
 
@@ -85,11 +109,16 @@ export function captureLog(): CapturedLog {
   const lines: CapturedLog['lines'] = [];
   const sink = new Writable({
     write(chunk, _enc, cb) {
-      for (const l of String(chunk).split('\n')) if (l && lines.length < 20_000) lines.push(JSON.parse(l) as CapturedLog['lines'][number]);
+      for (const l of String(chunk).split('\n'))
+        if (l && lines.length < 20_000) lines.push(JSON.parse(l) as CapturedLog['lines'][number]);
       cb();
     },
   });
-  return { logger: pino({ level: 'debug' }, sink), lines, find: (text) => lines.filter((l) => typeof l.msg === 'string' && l.msg.includes(text)) };
+  return {
+    logger: pino({ level: 'debug' }, sink),
+    lines,
+    find: (text) => lines.filter((l) => typeof l.msg === 'string' && l.msg.includes(text)),
+  };
 }
 
 /** Poll `fn` every 25 ms until truthy; throws `what` after `ms`. */

@@ -10,9 +10,18 @@ import path from 'node:path';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startAgent, type Agent } from '../../src/app.js';
-import { configCachePath } from '../../src/config/config-cache.js';
+import { configCachePath } from '../../src/sync/config-cache.js';
 import { privatePgAvailable, startPrivatePg, type PrivatePg } from '../helpers/private-pg.js';
-import { captureLog, localConfig, makeWorkspace, seedFor, sleep, waitFor, type CapturedLog, type Workspace } from './harness.js';
+import {
+  captureLog,
+  localConfig,
+  makeWorkspace,
+  seedFor,
+  sleep,
+  waitFor,
+  type CapturedLog,
+  type Workspace,
+} from './harness.js';
 
 describe.runIf(privatePgAvailable())('database outages (private PostgreSQL server, real restic)', () => {
   let server: PrivatePg;
@@ -29,9 +38,18 @@ describe.runIf(privatePgAvailable())('database outages (private PostgreSQL serve
       await c.end();
     }
   };
-  const runsInDb = async (device: string) => Number((await sql<{ n: string }>(`SELECT count(*) AS n FROM runs WHERE device_id = $1 AND status = 'success'`, [device]))[0]?.n);
+  const runsInDb = async (device: string) =>
+    Number(
+      (
+        await sql<{ n: string }>(`SELECT count(*) AS n FROM runs WHERE device_id = $1 AND status = 'success'`, [device])
+      )[0]?.n,
+    );
   const start = async (device: string, log: CapturedLog, dataDir?: string) => {
-    const agent = await startAgent({ local: localConfig(ws.dir, device, url, dataDir), logger: log.logger, http: false });
+    const agent = await startAgent({
+      local: localConfig(ws.dir, device, url, dataDir),
+      logger: log.logger,
+      http: false,
+    });
     agents.push(agent);
     return agent;
   };
@@ -43,7 +61,10 @@ describe.runIf(privatePgAvailable())('database outages (private PostgreSQL serve
 
   beforeAll(async () => {
     server = await startPrivatePg();
-    await new pg.Client({ connectionString: server.url() }).connect().then(async (c) => { await c.query('CREATE DATABASE rb'); await c.end(); });
+    await new pg.Client({ connectionString: server.url() }).connect().then(async (c) => {
+      await c.query('CREATE DATABASE rb');
+      await c.end();
+    });
     url = server.url('rb');
     ws = makeWorkspace(true);
   }, 180_000);
@@ -61,7 +82,13 @@ describe.runIf(privatePgAvailable())('database outages (private PostgreSQL serve
   it('C17 backups keep running while the server is down; the agent reconnects and syncs again without a restart', async () => {
     const device = 'outage-running';
     const local = localConfig(ws.dir, device, url);
-    const jobId = await seedFor(local, { device, repoDir: ws.repoDir, sourceDir: ws.sourceDir, intervalSeconds: 5, syncIntervalSeconds: 2 });
+    const jobId = await seedFor(local, {
+      device,
+      repoDir: ws.repoDir,
+      sourceDir: ws.sourceDir,
+      intervalSeconds: 5,
+      syncIntervalSeconds: 2,
+    });
     const log = captureLog();
     const agent = await start(device, log);
     const statuses = finishedRuns(agent);
@@ -89,7 +116,11 @@ describe.runIf(privatePgAvailable())('database outages (private PostgreSQL serve
     expect(Date.now() - stoppedAt).toBeGreaterThan(12_000);
     // the pool recovered by itself; sync resumed: a change by SQL is applied again
     await sql('UPDATE backup_jobs SET source_paths = $1 WHERE id = $2', [[ws.sourceDir, ws.repoDir + '-nope'], jobId]);
-    await waitFor('change after reconnect', async () => (await agent.service.status()).jobs[0]?.sourcePaths.length === 2, 10_000);
+    await waitFor(
+      'change after reconnect',
+      async () => (await agent.service.status()).jobs[0]?.sourcePaths.length === 2,
+      10_000,
+    );
     await sql('UPDATE backup_jobs SET source_paths = $1 WHERE id = $2', [[ws.sourceDir], jobId]);
     // runs made during the outage reach the database (journal replay), none lost
     await waitFor('outage runs in the database', async () => (await runsInDb(device)) >= 1 + outageRuns.length, 60_000);
@@ -100,7 +131,13 @@ describe.runIf(privatePgAvailable())('database outages (private PostgreSQL serve
   it('C17 an agent started while the server is down runs from its last-known-good copy, then connects', async () => {
     const device = 'outage-cached';
     const local = localConfig(ws.dir, device, url);
-    await seedFor(local, { device, repoDir: ws.repoDir, sourceDir: ws.sourceDir, intervalSeconds: 5, syncIntervalSeconds: 2 });
+    await seedFor(local, {
+      device,
+      repoDir: ws.repoDir,
+      sourceDir: ws.sourceDir,
+      intervalSeconds: 5,
+      syncIntervalSeconds: 2,
+    });
     const first = await start(device, captureLog());
     await first.stop('writes the cache first');
     expect(fs.existsSync(configCachePath(local.dataDir))).toBe(true);
@@ -111,18 +148,31 @@ describe.runIf(privatePgAvailable())('database outages (private PostgreSQL serve
     const agent = await start(device, log);
     const statuses = finishedRuns(agent);
     const s = await agent.service.status();
-    expect(s.database).toMatchObject({ kind: 'postgres', connected: false, usingCachedConfig: true, cachedConfigSince: expect.any(String) });
+    expect(s.database).toMatchObject({
+      kind: 'postgres',
+      connected: false,
+      usingCachedConfig: true,
+      cachedConfigSince: expect.any(String),
+    });
     expect(s.jobs.map((j) => j.name)).toEqual([`Job of ${device}`]);
     await waitFor('backups from the cached config', () => statuses.filter((x) => x === 'success').length >= 2, 30_000);
     expect(log.find('running on the last-known-good config')).toHaveLength(1);
 
     await server.start();
-    await waitFor('connected, on the database config', async () => {
-      const d = (await agent.service.status()).database;
-      return d.connected && !d.usingCachedConfig;
-    }, 60_000);
+    await waitFor(
+      'connected, on the database config',
+      async () => {
+        const d = (await agent.service.status()).database;
+        return d.connected && !d.usingCachedConfig;
+      },
+      60_000,
+    );
     expect(log.find('database connected').length).toBe(1);
-    await waitFor('runs from the cached period in the database', async () => (await runsInDb(device)) >= before + 2, 60_000);
+    await waitFor(
+      'runs from the cached period in the database',
+      async () => (await runsInDb(device)) >= before + 2,
+      60_000,
+    );
   }, 180_000);
 
   it('C17 no copy, a truncated copy, a corrupt copy: reported, no jobs, no crash, keeps retrying; config arrives once the server is back', async () => {
@@ -134,7 +184,11 @@ describe.runIf(privatePgAvailable())('database outages (private PostgreSQL serve
     const text = fs.readFileSync(configCachePath(local.dataDir), 'utf8');
 
     await server.stop('fast');
-    const variants: Array<[string, string | null]> = [['missing', null], ['truncated', text.slice(0, text.length / 2)], ['corrupt', text.replace(/"sha256":"[0-9a-f]{6}/, '"sha256":"000000')]];
+    const variants: Array<[string, string | null]> = [
+      ['missing', null],
+      ['truncated', text.slice(0, text.length / 2)],
+      ['corrupt', text.replace(/"sha256":"[0-9a-f]{6}/, '"sha256":"000000')],
+    ];
     const running: Array<{ agent: Agent; log: CapturedLog }> = [];
     for (const [name, body] of variants) {
       const dataDir = path.join(ws.dir, `data-${device}-${name}`);
@@ -147,7 +201,9 @@ describe.runIf(privatePgAvailable())('database outages (private PostgreSQL serve
       expect(s.jobs).toEqual([]);
       const said = log.find('no usable cached config');
       expect(said).toHaveLength(1);
-      expect(JSON.stringify(said[0])).toContain(name === 'missing' ? 'ENOENT' : name === 'truncated' ? 'JSON' : 'checksum');
+      expect(JSON.stringify(said[0])).toContain(
+        name === 'missing' ? 'ENOENT' : name === 'truncated' ? 'JSON' : 'checksum',
+      );
       running.push({ agent, log });
     }
     await sleep(8000);

@@ -7,8 +7,12 @@ import { privatePgAvailable, startPrivatePg, type PrivatePg } from '../helpers/p
 
 describe.runIf(privatePgAvailable())('private PostgreSQL helper', () => {
   let server: PrivatePg;
-  beforeAll(async () => { server = await startPrivatePg(); }, 120_000);
-  afterAll(async () => { await server?.destroy(); });
+  beforeAll(async () => {
+    server = await startPrivatePg();
+  }, 120_000);
+  afterAll(async () => {
+    await server?.destroy();
+  });
 
   const select1 = async () => {
     const c = new pg.Client({ connectionString: server.url() });

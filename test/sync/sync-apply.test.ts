@@ -65,7 +65,11 @@ for (const kind of ['postgres', 'pglite'] as const) {
         expect(ms).toBeLessThan(2000);
       }
       // one log line per change, naming the job
-      expect(log.lines.some((l) => typeof l.msg === 'string' && l.msg.includes(`Job of ${DEVICE}`) && l.msg.includes('source_paths'))).toBe(true);
+      expect(
+        log.lines.some(
+          (l) => typeof l.msg === 'string' && l.msg.includes(`Job of ${DEVICE}`) && l.msg.includes('source_paths'),
+        ),
+      ).toBe(true);
       // settings for the next test; then this agent stops (PGlite allows one process per folder)
       await sql(`INSERT INTO settings (device_id, key, value) VALUES ($1, 'sync_interval_seconds', '2')`, [DEVICE]);
       await agent.stop('next test');

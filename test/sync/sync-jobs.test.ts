@@ -17,7 +17,8 @@ for (const kind of ['postgres', 'pglite'] as const) {
     let agent: Agent;
     let drop: (() => Promise<void>) | null = null;
 
-    const job = async (name: string): Promise<JobStatus | undefined> => (await agent.service.status()).jobs.find((j) => j.name === name);
+    const job = async (name: string): Promise<JobStatus | undefined> =>
+      (await agent.service.status()).jobs.find((j) => j.name === name);
     const nextRunOf = async (name: string) => (await job(name))?.nextRunAt ?? null;
 
     beforeAll(async () => {
@@ -41,20 +42,44 @@ for (const kind of ['postgres', 'pglite'] as const) {
 
     it('insert -> scheduled; new cron -> rescheduled; disabled -> no next run; deleted -> gone', async () => {
       const db = agent.db; // SQL as an admin would type it (PGlite: one process, so through the agent's instance)
-      await db.query(`WITH j AS (
+      await db.query(
+        `WITH j AS (
           INSERT INTO backup_jobs (device_id, name, source_paths, repository_id)
           SELECT $1, 'Added by SQL', ARRAY[$2], id FROM repositories LIMIT 1 RETURNING id)
-        INSERT INTO schedules (job_id, schedule_type, cron_expression, timezone) SELECT id, 'cron', '0 4 1 1 *', 'UTC' FROM j`, [DEVICE, ws.sourceDir]);
+        INSERT INTO schedules (job_id, schedule_type, cron_expression, timezone) SELECT id, 'cron', '0 4 1 1 *', 'UTC' FROM j`,
+        [DEVICE, ws.sourceDir],
+      );
       const first = await waitFor('new job scheduled', () => nextRunOf('Added by SQL'), 5000);
       expect(new Date(first).getUTCHours()).toBe(4);
       expect(new Date(first).getUTCDate()).toBe(1);
 
-      await db.query(`UPDATE schedules SET cron_expression = '30 5 2 2 *' WHERE job_id = (SELECT id FROM backup_jobs WHERE name = 'Added by SQL')`);
-      const second = await waitFor('rescheduled', async () => { const n = await nextRunOf('Added by SQL'); return n !== first ? n : null; }, 5000);
-      expect([new Date(second).getUTCMonth(), new Date(second).getUTCDate(), new Date(second).getUTCHours(), new Date(second).getUTCMinutes()]).toEqual([1, 2, 5, 30]);
+      await db.query(
+        `UPDATE schedules SET cron_expression = '30 5 2 2 *' WHERE job_id = (SELECT id FROM backup_jobs WHERE name = 'Added by SQL')`,
+      );
+      const second = await waitFor(
+        'rescheduled',
+        async () => {
+          const n = await nextRunOf('Added by SQL');
+          return n !== first ? n : null;
+        },
+        5000,
+      );
+      expect([
+        new Date(second).getUTCMonth(),
+        new Date(second).getUTCDate(),
+        new Date(second).getUTCHours(),
+        new Date(second).getUTCMinutes(),
+      ]).toEqual([1, 2, 5, 30]);
 
       await db.query(`UPDATE backup_jobs SET enabled = false WHERE name = 'Added by SQL'`);
-      const disabled = await waitFor('disabled', async () => { const j = await job('Added by SQL'); return j && !j.enabled ? j : null; }, 5000);
+      const disabled = await waitFor(
+        'disabled',
+        async () => {
+          const j = await job('Added by SQL');
+          return j && !j.enabled ? j : null;
+        },
+        5000,
+      );
       expect(disabled.nextRunAt).toBeNull();
 
       await db.query(`UPDATE backup_jobs SET enabled = true WHERE name = 'Added by SQL'`);

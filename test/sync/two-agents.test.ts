@@ -32,15 +32,26 @@ describe('POST /config through one agent reaches a second agent of the device [p
       await tmp.drop();
       await dropDeviceRoles(tmp.name);
     };
-    jobId = await seedFor(localConfig(ws.dir, DEVICE, tmp.url, path.join(ws.dir, 'data-seed')), { device: DEVICE, repoDir: ws.repoDir, sourceDir: ws.sourceDir });
+    jobId = await seedFor(localConfig(ws.dir, DEVICE, tmp.url, path.join(ws.dir, 'data-seed')), {
+      device: DEVICE,
+      repoDir: ws.repoDir,
+      sourceDir: ws.sourceDir,
+    });
     // Both agents connect as the device's own role (issue 15: row-level security), as `device login` makes it.
     const admin = await openPostgres({ connectionString: tmp.url, connectAttempts: 1 });
     const login = await createOrResetDeviceRole(admin, DEVICE).finally(() => admin.close());
     const u = new URL(tmp.url);
     u.username = login.role;
     u.password = login.password;
-    a = await startAgent({ local: localConfig(ws.dir, DEVICE, u.toString(), path.join(ws.dir, 'data-a')), logger: logA.logger });
-    b = await startAgent({ local: localConfig(ws.dir, DEVICE, u.toString(), path.join(ws.dir, 'data-b')), logger: logB.logger, http: false });
+    a = await startAgent({
+      local: localConfig(ws.dir, DEVICE, u.toString(), path.join(ws.dir, 'data-a')),
+      logger: logA.logger,
+    });
+    b = await startAgent({
+      local: localConfig(ws.dir, DEVICE, u.toString(), path.join(ws.dir, 'data-b')),
+      logger: logB.logger,
+      http: false,
+    });
   }, 120_000);
 
   afterAll(async () => {
@@ -52,11 +63,13 @@ describe('POST /config through one agent reaches a second agent of the device [p
 
   it('agent A applies at once, agent B within 2 s', async () => {
     const res = await fetch(`${a.url}/config`, {
-      method: 'POST', headers: { ...authHeader(path.join(ws.dir, 'data-a')), 'content-type': 'application/json' },
+      method: 'POST',
+      headers: { ...authHeader(path.join(ws.dir, 'data-a')), 'content-type': 'application/json' },
       body: JSON.stringify({ jobs: [{ id: jobId, source_paths: ['/srv/changed-through-api'] }] }),
     });
     expect(res.status).toBe(200);
-    const pathsOf = async (agent: Agent) => (await agent.service.status()).jobs.find((j) => j.id === jobId)?.sourcePaths[0];
+    const pathsOf = async (agent: Agent) =>
+      (await agent.service.status()).jobs.find((j) => j.id === jobId)?.sourcePaths[0];
     expect(await pathsOf(a)).toBe('/srv/changed-through-api'); // applied before the answer
     const t0 = Date.now();
     await waitFor('agent B has the change', async () => (await pathsOf(b)) === '/srv/changed-through-api', 2000);

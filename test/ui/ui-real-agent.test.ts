@@ -5,7 +5,7 @@
  * expression edited in the editor and read back from the database. Screenshots go to
  * test-artifacts/ui-real-running.png and test-artifacts/ui-real.png.
  *
- * restic prints a status line every 2 s (RESTIC_PROGRESS_FPS 0.5, src/backup/environment.ts); a
+ * restic prints a status line every 2 s (RESTIC_PROGRESS_FPS 0.5, src/restic/environment.ts); a
  * local repository takes 160 MB in ~1.5 s, too fast for a status line with progress. The job's
  * restic_args `--limit-upload 16384` (KiB/s, applies to local repositories too in 0.14) stretches
  * the 160 MB of random data to ~10 s, so several status lines arrive.
@@ -17,13 +17,21 @@ import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { pino } from 'pino';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startAgent, type Agent } from '../../src/app.js';
 import { parseLocalConfig } from '../../src/config/local-config.js';
-import { addJob, addRepository, addSchedule, migrate, openDatabase, setSetting, upsertDevice } from '../../src/db/index.js';
+import {
+  addJob,
+  addRepository,
+  addSchedule,
+  migrate,
+  openDatabase,
+  setSetting,
+  upsertDevice,
+} from '../../src/db/index.js';
 import { hashPassword } from '../../src/api/auth/password-hash.js';
-import { expectedConsoleError, loginThroughUi } from './login.js';
+import { collectPageErrors, launchChromium, loginThroughUi } from './login.js';
 import { createTempPgDatabase } from '../helpers/databases.js';
 
 const repoRoot = path.resolve(import.meta.dirname, '../..');
@@ -59,7 +67,10 @@ beforeAll(async () => {
   fs.mkdirSync(artifacts, { recursive: true });
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'rbackup2-ui-real-'));
   const repoDir = path.join(tmp, 'repo');
-  execFileSync('restic', ['init', '--repo', repoDir], { env: { ...process.env, RESTIC_PASSWORD: PASSWORD }, stdio: 'pipe' });
+  execFileSync('restic', ['init', '--repo', repoDir], {
+    env: { ...process.env, RESTIC_PASSWORD: PASSWORD },
+    stdio: 'pipe',
+  });
   const photos = path.join(tmp, 'Fotky 2024');
   fs.mkdirSync(photos);
   for (let f = 0; f < 4; f++) {
@@ -83,21 +94,34 @@ beforeAll(async () => {
     // The admin sets the fleet's UI password (rbackup2 ui-password stores the same scrypt hash).
     await setSetting(seed, { deviceId: null, key: 'ui_password_hash', value: await hashPassword(UI_PASSWORD) });
     const repo = await addRepository(seed, { name: 'temp repo', url: repoDir, password: PASSWORD });
-    photosJob = (await addJob(seed, { deviceId: DEVICE, name: 'Photos', sourcePaths: [photos], repositoryId: repo.id, resticArgs: ['--limit-upload', '16384'] })).id;
-    photosSchedule = (await addSchedule(seed, { jobId: photosJob, type: 'cron', cronExpression: '0 3 * * *', timezone: 'Europe/Prague', catchUp: false })).id;
-    docsJob = (await addJob(seed, { deviceId: DEVICE, name: 'Documents', sourcePaths: [docs], repositoryId: repo.id })).id;
+    photosJob = (
+      await addJob(seed, {
+        deviceId: DEVICE,
+        name: 'Photos',
+        sourcePaths: [photos],
+        repositoryId: repo.id,
+        resticArgs: ['--limit-upload', '16384'],
+      })
+    ).id;
+    photosSchedule = (
+      await addSchedule(seed, {
+        jobId: photosJob,
+        type: 'cron',
+        cronExpression: '0 3 * * *',
+        timezone: 'Europe/Prague',
+        catchUp: false,
+      })
+    ).id;
+    docsJob = (await addJob(seed, { deviceId: DEVICE, name: 'Documents', sourcePaths: [docs], repositoryId: repo.id }))
+      .id;
   } finally {
     await seed.close();
   }
   agent = await startAgent({ local, logger: pino({ level: 'warn' }) });
 
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  browser = await launchChromium();
   page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
-  page.on('pageerror', (e) => pageErrors.push(String(e)));
-  page.on('console', (m) => { if (m.type() === 'error' && !expectedConsoleError(m.text())) pageErrors.push(m.text()); });
+  collectPageErrors(page, pageErrors);
   await page.goto(agent.url ?? '');
   await loginThroughUi(page, UI_PASSWORD);
 }, 180_000);
@@ -125,35 +149,53 @@ describe('web UI on the real agent (PostgreSQL, restic 0.14)', () => {
     expect(await page.getByTestId(`run-${photosJob}`).isDisabled()).toBe(true);
     // A restic status line with progress reaches the bar (SSE run.progress) while the run goes on.
     const bar = page.locator(`[data-testid="progress-${photosJob}"] [role=progressbar]`);
-    await expect.poll(async () => Number(await bar.getAttribute('aria-valuenow')), { timeout: 30_000, interval: 100 }).toBeGreaterThan(0);
+    await expect
+      .poll(async () => Number(await bar.getAttribute('aria-valuenow')), { timeout: 30_000, interval: 100 })
+      .toBeGreaterThan(0);
     expect(Number(await bar.getAttribute('aria-valuenow'))).toBeLessThanOrEqual(100);
     // Bar and text can be one progress event apart: the text is checked for its own percent.
     const text = await page.getByTestId(`progress-text-${photosJob}`).textContent();
     expect(text).toMatch(/^\d{1,3}(\.\d)?%/);
     expect(text).not.toMatch(/^0%/);
     // restic's scanner has counted the whole source by the time files are being read.
-    await expect.poll(() => page.getByTestId(`progress-text-${photosJob}`).textContent(), { timeout: 15_000, interval: 100 }).toMatch(/\/ 4 files.*\/ 160 MiB/);
-    // The run row written at start is the job's last run while it goes on: shown as running, not as '–'.
-    await expect.poll(() => page.getByTestId(`job-last-${photosJob}`).textContent(), { timeout: 10_000 }).toMatch(/^Last run: running since /);
+    await expect
+      .poll(() => page.getByTestId(`progress-text-${photosJob}`).textContent(), { timeout: 15_000, interval: 100 })
+      .toMatch(/\/ 4 files.*\/ 160 MiB/);
+    // The file restic is reading now (current_files of its status line) is shown (issue 16).
+    await expect
+      .poll(() => page.getByTestId(`progress-file-${photosJob}`).textContent(), { timeout: 15_000, interval: 100 })
+      .toMatch(/^Now: .*Fotky 2024\/snímek \d\.raw$/);
+    expect(await page.getByTestId(`job-success-${photosJob}`).textContent()).toBe('Last success: never');
     await page.screenshot({ path: path.join(artifacts, 'ui-real-running.png'), fullPage: true });
 
-    await expect.poll(() => page.getByTestId(`job-${photosJob}`).getAttribute('data-status'), { timeout: 120_000, interval: 250 }).toBe('success');
+    await expect
+      .poll(() => page.getByTestId(`job-${photosJob}`).getAttribute('data-status'), { timeout: 120_000, interval: 250 })
+      .toBe('success');
     expect(await page.getByTestId(`progress-${photosJob}`).count()).toBe(0);
     expect(await page.getByTestId(`run-${photosJob}`).isDisabled()).toBe(false);
     const rows = await sql('SELECT id, status, snapshot_id FROM runs WHERE job_id = $1', [photosJob]);
     expect(rows).toHaveLength(1);
     expect(rows[0]).toMatchObject({ status: 'success', snapshot_id: expect.stringMatching(/^[0-9a-f]{8,}$/) });
+    await page.getByTestId('tab-history').click();
     const row = page.getByTestId(`run-row-${String(rows[0]!.id)}`);
     await row.waitFor({ timeout: 15_000 });
     expect(await row.getAttribute('data-status')).toBe('success');
     expect(await row.textContent()).toContain('Photos');
-    expect(await page.getByTestId(`job-last-${photosJob}`).textContent()).toMatch(/MiB added/);
+    expect(await row.textContent()).toContain(String(rows[0]!.snapshot_id).slice(0, 8));
+    await page.getByTestId('tab-overview').click();
+    expect(await page.getByTestId(`job-success-${photosJob}`).textContent()).toMatch(/MiB added$/);
     await page.screenshot({ path: path.join(artifacts, 'ui-real.png'), fullPage: true });
   }, 180_000);
 
   it('edits a schedule in the editor; the new cron expression is stored in the database', async () => {
     await page.getByTestId(`edit-${photosJob}`).click();
     await expect.poll(() => page.getByTestId('editor').isVisible()).toBe(true);
+    // '0 3 * * *' in Prague reads as "daily at 03:00" in that zone; a custom cron is one choice away.
+    expect(await page.getByTestId('schedule-kind').inputValue()).toBe('daily');
+    expect(await page.getByTestId('schedule-time').inputValue()).toBe('03:00');
+    expect(await page.getByTestId('schedule-tz').inputValue()).toBe('Europe/Prague');
+    expect(await page.getByTestId('schedule-summary').textContent()).toBe('Runs daily at 03:00 (Europe/Prague).');
+    await page.getByTestId('schedule-kind').selectOption('cron');
     const cron = page.getByTestId('cron-input');
     expect(await cron.count()).toBe(1);
     expect(await cron.inputValue()).toBe('0 3 * * *');
@@ -167,18 +209,29 @@ describe('web UI on the real agent (PostgreSQL, restic 0.14)', () => {
     await expect.poll(() => page.getByTestId('editor').isVisible()).toBe(false);
     expect(await page.locator('#editor-error').textContent()).toBe('');
 
-    const stored = await sql('SELECT cron_expression, timezone, catch_up FROM schedules WHERE id = $1', [photosSchedule]);
+    const stored = await sql('SELECT cron_expression, timezone, catch_up FROM schedules WHERE id = $1', [
+      photosSchedule,
+    ]);
     expect(stored).toEqual([{ cron_expression: '45 21 * * 1-5', timezone: 'Europe/Prague', catch_up: false }]);
     // Fields the editor does not show are kept.
-    const job = await sql('SELECT restic_args, repository_id IS NOT NULL AS has_repo FROM backup_jobs WHERE id = $1', [photosJob]);
+    const job = await sql('SELECT restic_args, repository_id IS NOT NULL AS has_repo FROM backup_jobs WHERE id = $1', [
+      photosJob,
+    ]);
     expect(job).toEqual([{ restic_args: ['--limit-upload', '16384'], has_repo: true }]);
     // The agent applied it at once: the next run is a weekday at 21:45 in Prague.
-    await expect.poll(async () => {
-      const s = await agent.service.status();
-      const next = s.jobs.find((j) => j.id === photosJob)?.nextRunAt;
-      if (!next) return '';
-      return new Intl.DateTimeFormat('en-GB', { timeZone: 'Europe/Prague', hour: '2-digit', minute: '2-digit', weekday: 'short' }).format(new Date(next));
-    }).toMatch(/^(Mon|Tue|Wed|Thu|Fri),? 21:45$/);
+    await expect
+      .poll(async () => {
+        const s = await agent.service.status();
+        const next = s.jobs.find((j) => j.id === photosJob)?.nextRunAt;
+        if (!next) return '';
+        return new Intl.DateTimeFormat('en-GB', {
+          timeZone: 'Europe/Prague',
+          hour: '2-digit',
+          minute: '2-digit',
+          weekday: 'short',
+        }).format(new Date(next));
+      })
+      .toMatch(/^(Mon|Tue|Wed|Thu|Fri),? 21:45$/);
     expect(pageErrors).toEqual([]);
   }, 60_000);
 });

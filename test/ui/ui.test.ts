@@ -1,12 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { pino } from 'pino';
 import { createApiServer, type ApiServer } from '../../src/api/server.js';
 import { startTestAgent, type TestAgent } from '../helpers/fake-agent.js';
 import { hashPassword } from '../../src/api/auth/password-hash.js';
-import { expectedConsoleError, loginThroughUi } from './login.js';
+import { expectedConsoleError, launchChromium, loginThroughUi } from './login.js';
 
 const repoRoot = path.resolve(import.meta.dirname, '../..');
 const artifacts = path.join(repoRoot, 'test-artifacts');
@@ -21,7 +21,10 @@ async function newPage(width: number, height: number): Promise<Page> {
   const page = await browser.newPage({ viewport: { width, height } });
   page.on('pageerror', (e) => pageErrors.push(String(e)));
   // 400s are expected (the editor test sends a bad cron on purpose); anything else is a bug.
-  page.on('console', (m) => { if (m.type() === 'error' && !m.text().includes('status of 400') && !expectedConsoleError(m.text())) pageErrors.push(m.text()); });
+  page.on('console', (m) => {
+    if (m.type() === 'error' && !m.text().includes('status of 400') && !expectedConsoleError(m.text()))
+      pageErrors.push(m.text());
+  });
   await page.goto(url);
   await loginThroughUi(page, UI_PASSWORD);
   return page;
@@ -31,12 +34,15 @@ beforeAll(async () => {
   mkdirSync(artifacts, { recursive: true });
   agent = await startTestAgent({ runMs: 3000 });
   const hash = await hashPassword(UI_PASSWORD);
-  server = await createApiServer({ port: agent.port, bind: '127.0.0.1:0', logger: pino({ level: 'silent' }), apiToken: 'ui-test-token-0123456789abcdef', passwordHash: async () => hash });
-  url = await server.listen();
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  server = await createApiServer({
+    port: agent.port,
+    bind: '127.0.0.1:0',
+    logger: pino({ level: 'silent' }),
+    apiToken: 'ui-test-token-0123456789abcdef',
+    passwordHash: async () => hash,
   });
+  url = await server.listen();
+  browser = await launchChromium();
 });
 
 afterAll(async () => {
@@ -82,15 +88,26 @@ describe('web UI', () => {
     await page.getByTestId(`run-${job.id}`).click();
     await page.getByTestId(`progress-${job.id}`).waitFor();
     expect(await page.getByTestId(`run-${job.id}`).isDisabled()).toBe(true);
-    await expect.poll(async () => Number(await page.locator(`[data-testid="progress-${job.id}"] [role=progressbar]`).getAttribute('aria-valuenow')), { timeout: 5000 }).toBeGreaterThan(0);
+    await expect
+      .poll(
+        async () =>
+          Number(
+            await page.locator(`[data-testid="progress-${job.id}"] [role=progressbar]`).getAttribute('aria-valuenow'),
+          ),
+        { timeout: 5000 },
+      )
+      .toBeGreaterThan(0);
     const text = await page.getByTestId(`progress-text-${job.id}`).textContent();
     expect(text).toMatch(/%/);
     expect(text).toMatch(/files/);
     expect(text).toMatch(/left/);
     await page.screenshot({ path: path.join(artifacts, 'ui-running.png'), fullPage: true });
 
-    await expect.poll(() => page.getByTestId(`job-${job.id}`).getAttribute('data-status'), { timeout: 10_000 }).toBe('success');
+    await expect
+      .poll(() => page.getByTestId(`job-${job.id}`).getAttribute('data-status'), { timeout: 10_000 })
+      .toBe('success');
     expect(await page.getByTestId(`run-${job.id}`).isDisabled()).toBe(false);
+    await page.getByTestId('tab-history').click();
     const row = page.locator('[data-testid^="run-row-"][data-status="success"]');
     await row.first().waitFor();
     expect(await row.first().textContent()).toContain('Documents');
@@ -102,9 +119,29 @@ describe('web UI', () => {
     await page.keyboard.press('Escape');
     expect(await page.getByTestId('run-dialog').isVisible()).toBe(false);
 
+    await page.getByTestId('tab-overview').click();
     await page.getByTestId(`history-${job.id}`).click();
-    await page.getByTestId('chart-svg').waitFor();
+    await expect.poll(() => page.getByTestId('chart').getAttribute('data-points'), { timeout: 10_000 }).toBe('1');
     await page.screenshot({ path: path.join(artifacts, 'ui.png'), fullPage: true });
+    await page.close();
+  });
+
+  it('Cancel on a running backup asks first: "Keep backing up" lets it finish, "Stop backup" cancels it', async () => {
+    const page = await newPage(1280, 900);
+    const job = agent.jobs[1]!;
+    const card = page.getByTestId(`job-${job.id}`);
+    await page.getByTestId(`run-${job.id}`).click();
+    await page.getByTestId(`cancel-${job.id}`).click();
+    await page.getByTestId('confirm-dialog').waitFor();
+    expect(await page.locator('#confirm-h').textContent()).toBe(`Stop the backup of ${job.name}?`);
+    await page.getByTestId('confirm-cancel').click();
+    await expect.poll(() => card.getAttribute('data-status'), { timeout: 10_000 }).toBe('success');
+
+    await page.getByTestId(`run-${job.id}`).click();
+    await page.getByTestId(`cancel-${job.id}`).click();
+    expect(await page.getByTestId('confirm-cancel').textContent()).toBe('Keep backing up');
+    await page.getByTestId('confirm-ok').click();
+    await expect.poll(() => card.getAttribute('data-status'), { timeout: 10_000 }).toBe('cancelled');
     await page.close();
   });
 
@@ -120,14 +157,23 @@ describe('web UI', () => {
     await expect.poll(() => page.getByTestId('editor').isVisible()).toBe(false);
     expect(await page.evaluate('document.activeElement.dataset.testid')).toBe(`edit-${job.id}`);
     await page.getByTestId(`edit-${job.id}`).click();
+    // The stored '0 3 * * *' opens as "Daily at 03:00"; a custom expression is one choice away.
+    const kind = page.getByTestId('schedule-kind').first();
+    expect(await kind.inputValue()).toBe('daily');
+    expect(await page.getByTestId('schedule-time').first().inputValue()).toBe('03:00');
+    await kind.selectOption('cron');
     const cron = page.getByTestId('cron-input').first();
     await cron.waitFor();
     await cron.fill('0 4 1 * 1');
     await expect.poll(() => page.getByTestId('cron-preview').first().locator('li:not(.sr-only)').count()).toBe(5);
     await cron.fill('61 * * * *');
-    await expect.poll(() => page.locator('#editor [data-error-name="cron_expression"]').first().textContent()).toMatch(/invalid cron/);
+    await expect
+      .poll(() => page.locator('#editor [data-error-for="cron_expression"]').first().textContent())
+      .toMatch(/invalid cron/);
     await page.getByTestId('editor-save').click();
-    await expect.poll(() => page.locator('#editor [data-error-name="cron_expression"]').first().textContent()).toMatch(/61|invalid/);
+    await expect
+      .poll(() => page.locator('#editor [data-error-for="cron_expression"]').first().textContent())
+      .toMatch(/61|invalid/);
     expect(await page.getByTestId('editor').isVisible()).toBe(true);
     await page.screenshot({ path: path.join(artifacts, 'ui-editor.png') });
 
@@ -149,7 +195,9 @@ describe('web UI', () => {
       .filter((e) => e.getBoundingClientRect().right > document.documentElement.clientWidth + 1)
       .map((e) => e.tagName + '.' + e.className + '#' + e.id).slice(0, 5)`);
     expect(wide).toEqual([]);
-    expect(await page.evaluate('document.documentElement.scrollWidth - document.documentElement.clientWidth')).toBeLessThanOrEqual(0);
+    expect(
+      await page.evaluate('document.documentElement.scrollWidth - document.documentElement.clientWidth'),
+    ).toBeLessThanOrEqual(0);
     await page.close();
     expect(pageErrors).toEqual([]);
   });

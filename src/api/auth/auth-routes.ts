@@ -5,7 +5,7 @@
  * or the API token) starts a session and redirects to `/` so the code leaves the address bar.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { z } from 'zod';
+import * as z from 'zod';
 import { defineRoute, type RouteDef } from '../route-table.js';
 import { tokenMatches } from '../security.js';
 import { unauthorized } from './guard.js';
@@ -41,12 +41,21 @@ export function loginByLink(req: FastifyRequest, reply: FastifyReply, o: AuthRou
 export function authRoutes(o: AuthRouteOptions): RouteDef[] {
   return [
     defineRoute({
-      method: 'POST', url: '/login', summary: 'Sign in with the UI password (or the API token); sets an HttpOnly session cookie',
-      body: z.strictObject({ password: z.string().min(1).max(1024) }), public: true, rateLimited: true,
+      method: 'POST',
+      url: '/login',
+      summary: 'Sign in with the UI password (or the API token); sets an HttpOnly session cookie',
+      body: z.strictObject({ password: z.string().min(1).max(1024) }),
+      public: true,
+      rateLimited: true,
       rateLimit: o.loginRateLimit,
-      responses: { 200: { description: '{ok: true, expiresInSeconds}' }, 401: { description: 'wrong password (no hint which part)' }, 429: { description: 'too many attempts' } },
+      responses: {
+        200: { description: '{ok: true, expiresInSeconds}' },
+        401: { description: 'wrong password (no hint which part)' },
+        429: { description: 'too many attempts' },
+      },
       handler: async ({ body, req, reply }) => {
-        const ok = tokenMatches(body.password, o.token) || (await verifyPassword(body.password, await o.passwordHash()));
+        const ok =
+          tokenMatches(body.password, o.token) || (await verifyPassword(body.password, await o.passwordHash()));
         req.log.info({ ip: req.ip, ok, via: 'password' }, 'login attempt');
         if (!ok) throw unauthorized();
         startSession(reply, o);
@@ -54,7 +63,10 @@ export function authRoutes(o: AuthRouteOptions): RouteDef[] {
       },
     }),
     defineRoute({
-      method: 'POST', url: '/logout', summary: 'End this browser session', public: true,
+      method: 'POST',
+      url: '/logout',
+      summary: 'End this browser session',
+      public: true,
       body: z.union([z.strictObject({}), z.undefined()]),
       responses: { 200: { description: '{ok: true}' } },
       handler: async ({ req, reply }) => {

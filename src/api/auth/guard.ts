@@ -11,7 +11,10 @@ import { readCookie, SESSION_COOKIE, type SessionStore } from './sessions.js';
 
 /** The one refusal of the guard (no hint whether a token, a password or a session was wrong). */
 export function unauthorized(): AppError {
-  return new AppError('UNAUTHORIZED', 'login required: sign in on the web UI, or send Authorization: Bearer <token from <data_dir>/api-token>');
+  return new AppError(
+    'UNAUTHORIZED',
+    'login required: sign in on the web UI, or send Authorization: Bearer <token from <data_dir>/api-token>',
+  );
 }
 
 /** How a request was authenticated, or null. */

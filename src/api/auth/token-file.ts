@@ -24,10 +24,16 @@ function assertPrivate(file: string): void {
   const st = fs.statSync(file);
   const uid = process.getuid();
   if (st.uid !== uid) {
-    throw new AppError('CONFIG_INVALID', `${file}: owned by uid ${st.uid}, not by the agent's user (uid ${uid}); remove it or chown it to the agent's user (it is re-created at start)`);
+    throw new AppError(
+      'CONFIG_INVALID',
+      `${file}: owned by uid ${st.uid}, not by the agent's user (uid ${uid}); remove it or chown it to the agent's user (it is re-created at start)`,
+    );
   }
   if ((st.mode & 0o077) !== 0) {
-    throw new AppError('CONFIG_INVALID', `${file}: mode ${(st.mode & 0o777).toString(8).padStart(4, '0')} lets other users read the API token; run chmod 600 ${file} (or delete it: a new token is created at start)`);
+    throw new AppError(
+      'CONFIG_INVALID',
+      `${file}: mode ${(st.mode & 0o777).toString(8).padStart(4, '0')} lets other users read the API token; run chmod 600 ${file} (or delete it: a new token is created at start)`,
+    );
   }
 }
 
@@ -50,12 +56,18 @@ export function ensureApiToken(dataDir: string): string {
   } catch (err) {
     if (err instanceof AppError) throw err;
     if ((err as NodeJS.ErrnoException).code !== 'EEXIST') {
-      throw new AppError('CONFIG_INVALID', `${file}: cannot create the API token file (${(err as Error).message})`, { cause: err });
+      throw new AppError('CONFIG_INVALID', `${file}: cannot create the API token file (${(err as Error).message})`, {
+        cause: err,
+      });
     }
   }
   assertPrivate(file);
   const token = fs.readFileSync(file, 'utf8').trim();
-  if (!/^[A-Za-z0-9_-]{16,512}$/.test(token)) throw new AppError('CONFIG_INVALID', `${file}: not an API token (16-512 letters, digits, - or _); delete it to get a new one at start`);
+  if (!/^[A-Za-z0-9_-]{16,512}$/.test(token))
+    throw new AppError(
+      'CONFIG_INVALID',
+      `${file}: not an API token (16-512 letters, digits, - or _); delete it to get a new one at start`,
+    );
   return token;
 }
 
@@ -73,7 +85,10 @@ export function readApiTokenForCli(dataDir: string, configured: string | undefin
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') return null;
     if (code === 'EACCES' || code === 'EPERM') {
-      throw new AppError('UNAUTHORIZED', `cannot read the agent's API token ${file} (permission denied): it belongs to the agent's user; run this command as that user (e.g. sudo -u <agent user> rbackup2 ...) or as an administrator`);
+      throw new AppError(
+        'UNAUTHORIZED',
+        `cannot read the agent's API token ${file} (permission denied): it belongs to the agent's user; run this command as that user (e.g. sudo -u <agent user> rbackup2 ...) or as an administrator`,
+      );
     }
     throw new AppError('UNAUTHORIZED', `cannot read the agent's API token ${file}: ${(err as Error).message}`);
   }

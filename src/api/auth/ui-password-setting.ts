@@ -10,7 +10,11 @@ import { getEffectiveSettings } from '../../db/index.js';
 export const UI_PASSWORD_KEY = 'ui_password_hash';
 
 /** The effective hash, or null when none is set (empty = none). */
-export async function uiPasswordHash(db: Database, deviceId: string, cached: () => Record<string, string>): Promise<string | null> {
+export async function uiPasswordHash(
+  db: Database,
+  deviceId: string,
+  cached: () => Record<string, string>,
+): Promise<string | null> {
   let value: string | undefined;
   try {
     value = (await getEffectiveSettings(db, deviceId))[UI_PASSWORD_KEY];

@@ -25,6 +25,10 @@ export function restrictDataDir(dir: string, platform: NodeJS.Platform = process
   try {
     execFileSync('icacls', args, { stdio: 'pipe', timeout: 30_000, windowsHide: true });
   } catch (err) {
-    throw new AppError('CONFIG_INVALID', `${dir}: could not limit the data folder to its owner, SYSTEM and Administrators (${(err as Error).message.split('\n')[0]}); run as an administrator: icacls ${args.map((a) => (a.includes(' ') ? `"${a}"` : a)).join(' ')}`, { cause: err });
+    throw new AppError(
+      'CONFIG_INVALID',
+      `${dir}: could not limit the data folder to its owner, SYSTEM and Administrators (${(err as Error).message.split('\n')[0]}); run as an administrator: icacls ${args.map((a) => (a.includes(' ') ? `"${a}"` : a)).join(' ')}`,
+      { cause: err },
+    );
   }
 }

@@ -21,13 +21,24 @@ async function readNewPassword(): Promise<string> {
 }
 
 /** The connection URL of `role` on the server and database of `local` (same host, port, sslmode). */
-export async function deviceConnectionUrl(local: Pick<AdminLocalConfig, 'database'>, role: string, password: string): Promise<string> {
+export async function deviceConnectionUrl(
+  local: Pick<AdminLocalConfig, 'database'>,
+  role: string,
+  password: string,
+): Promise<string> {
   const { resolveConnectFields } = await import('../../db/pg-options.js');
   const s = local.database;
-  if (!s) throw new AppError('INVALID_INPUT', 'device login: the config names no PostgreSQL server (database.url or database.host)');
+  if (!s)
+    throw new AppError(
+      'INVALID_INPUT',
+      'device login: the config names no PostgreSQL server (database.url or database.host)',
+    );
   const f = resolveConnectFields({
-    ...(s.url ? { connectionString: s.url } : {}), ...(s.host ? { host: s.host } : {}), ...(s.port ? { port: s.port } : {}),
-    ...(s.dbname ? { database: s.dbname } : {}), ...(s.ssl_mode ? { sslMode: s.ssl_mode } : {}),
+    ...(s.url ? { connectionString: s.url } : {}),
+    ...(s.host ? { host: s.host } : {}),
+    ...(s.port ? { port: s.port } : {}),
+    ...(s.dbname ? { database: s.dbname } : {}),
+    ...(s.ssl_mode ? { sslMode: s.ssl_mode } : {}),
   });
   const host = f.host.includes(':') ? `[${f.host}]` : f.host;
   return `postgres://${encodeURIComponent(role)}:${encodeURIComponent(password)}@${host}:${f.port}/${encodeURIComponent(f.database)}?sslmode=${f.sslMode}`;
@@ -37,7 +48,9 @@ export async function deviceConnectionUrl(local: Pick<AdminLocalConfig, 'databas
 export function registerAccessCommands(program: Command, device: Command): void {
   const globals = (): GlobalOptions => program.opts<GlobalOptions>();
 
-  program.command('ui-password').description('set the web UI password (read from the terminal or standard input; stored as a scrypt hash)')
+  program
+    .command('ui-password')
+    .description('set the web UI password (read from the terminal or standard input; stored as a scrypt hash)')
     .option('--global', 'for every device of the fleet (devices with their own keep theirs)')
     .option('--device <id>', 'for this device (default: device.id of the config)')
     .action(async (o: { global?: boolean; device?: string }) => {
@@ -48,22 +61,33 @@ export function registerAccessCommands(program: Command, device: Command): void 
       const hash = await hashPassword(await readNewPassword());
       try {
         await withDatabase(local, async (db, q) => {
-          if (deviceId !== null && deviceId === local.device.id) await q.upsertDevice(db, { id: deviceId, name: local.device.name ?? deviceId });
+          if (deviceId !== null && deviceId === local.device.id)
+            await q.upsertDevice(db, { id: deviceId, name: local.device.name ?? deviceId });
           await q.setSetting(db, { deviceId, key: UI_PASSWORD_KEY, value: hash });
         });
       } catch (err) {
-        if (isAppError(err, 'DB_LOCKED')) throw new AppError('DB_LOCKED', 'the embedded database is in use by the running agent: stop the agent, run rbackup2 ui-password, start it again');
+        if (isAppError(err, 'DB_LOCKED'))
+          throw new AppError(
+            'DB_LOCKED',
+            'the embedded database is in use by the running agent: stop the agent, run rbackup2 ui-password, start it again',
+          );
         throw err;
       }
-      console.log(`web UI password set ${deviceId ? `for device ${deviceId}` : 'globally'}; sign in at http://${local.client.http_bind}/`);
+      console.log(
+        `web UI password set ${deviceId ? `for device ${deviceId}` : 'globally'}; sign in at http://${local.client.http_bind}/`,
+      );
     });
 
-  device.command('login <id>').description('create or reset the PostgreSQL login role of a device; prints its database URL once')
+  device
+    .command('login <id>')
+    .description('create or reset the PostgreSQL login role of a device; prints its database URL once')
     .action(async (id: string) => {
       const local = await loadAdminConfig(globals());
       const { createOrResetDeviceRole } = await import('../../db/device-roles.js');
       const login = await withDatabase(local, (db) => createOrResetDeviceRole(db, id));
-      process.stderr.write(`role ${login.role} may read and write only device ${id}'s rows; put this URL in that device's database.url (shown once):\n`);
+      process.stderr.write(
+        `role ${login.role} may read and write only device ${id}'s rows; put this URL in that device's database.url (shown once):\n`,
+      );
       console.log(await deviceConnectionUrl(local, login.role, login.password));
     });
 }

@@ -5,7 +5,8 @@
  */
 import type { Command } from 'commander';
 import { AppError, isAppError } from '../../errors.js';
-import { loadConfig, type GlobalOptions } from '../context.js';
+import { sleep, systemClock } from '../../clock.js';
+import { loadConfig, openCommandDatabase, type GlobalOptions } from '../context.js';
 import { agentRequest, directOrViaAgent } from '../agent-client.js';
 import type { AgentStatus, ConfigView, RunDetail, RunSummary } from '../../api/agent-port.js';
 import type { LocalConfig } from '../../config/local-config.js';
@@ -14,7 +15,14 @@ import { EXIT } from './backup-exit.js';
 /** Run one backup of `jobRef` (name or id) and set process.exitCode. */
 async function backupNow(program: Command, jobRef: string, json: boolean): Promise<void> {
   const local = await loadConfig(program.opts<GlobalOptions>());
-  await directOrViaAgent(local, async () => (await import('./backup-here.js')).backupHere(local, jobRef, json), () => backupViaAgent(local, jobRef, json));
+  // The database opens while the backup's code loads (see openCommandDatabase).
+  const opened = openCommandDatabase(local);
+  opened.catch(() => undefined); // handled by backupHere, or DB_LOCKED below
+  await directOrViaAgent(
+    local,
+    async () => (await import('./backup-here.js')).backupHere(local, jobRef, json, opened),
+    () => backupViaAgent(local, jobRef, json),
+  );
 }
 
 /**
@@ -32,14 +40,20 @@ async function backupViaAgent(local: LocalConfig, jobRef: string, json: boolean)
   });
   if (!json) console.log(`job ${String(job.name)} triggered on the running agent; waiting for it to finish`);
   for (;;) {
-    await new Promise((r) => setTimeout(r, 1000));
+    await sleep(systemClock, 1000);
     const st = await agentRequest<AgentStatus>(local, '/status');
     const j = st.jobs.find((x) => x.id === jobId);
     if (j && (j.running || j.queued)) continue;
     const run = (await agentRequest<{ runs: RunSummary[] }>(local, `/runs?limit=1&job_id=${jobId}`)).runs[0];
     if (!run || run.id === before) continue;
-    if (json) console.log(JSON.stringify({ runId: run.id, ...(await agentRequest<RunDetail>(local, `/runs/${run.id}`)) }, null, 2));
-    else console.log(`${String(job.name)}: ${run.status}${run.snapshotId ? `, snapshot ${run.snapshotId}` : ''} (run ${run.id})${run.errorMessage ? `\n  ${run.errorMessage}` : ''}`);
+    if (json)
+      console.log(
+        JSON.stringify({ runId: run.id, ...(await agentRequest<RunDetail>(local, `/runs/${run.id}`)) }, null, 2),
+      );
+    else
+      console.log(
+        `${String(job.name)}: ${run.status}${run.snapshotId ? `, snapshot ${run.snapshotId}` : ''} (run ${run.id})${run.errorMessage ? `\n  ${run.errorMessage}` : ''}`,
+      );
     process.exitCode = EXIT[run.status] ?? 1;
     return;
   }
@@ -47,9 +61,13 @@ async function backupViaAgent(local: LocalConfig, jobRef: string, json: boolean)
 
 /** Register `backup` on `program`. */
 export function registerBackupCommand(program: Command): void {
-  program.command('backup <job>').description('run one backup of a job (name or id) now; exit 0 success, 3 partial, 1 failed')
+  program
+    .command('backup <job>')
+    .description('run one backup of a job (name or id) now; exit 0 success, 3 partial, 1 failed')
     .option('--json', 'print the result as JSON')
-    .action(async (jobRef: string, o: { json?: boolean }) => backupNow(program, jobRef, o.json === true || program.opts<{ json?: boolean }>().json === true));
+    .action(async (jobRef: string, o: { json?: boolean }) =>
+      backupNow(program, jobRef, o.json === true || program.opts<{ json?: boolean }>().json === true),
+    );
 }
 
 /** The `--test-backup JOB` form of CONTRACTS §1. */

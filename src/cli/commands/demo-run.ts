@@ -9,13 +9,11 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { packagePath } from '../../package-root.js';
-import { systemClock } from '../../clock.js';
 import { AppError } from '../../errors.js';
-import { buildResticEnv } from '../../backup/environment.js';
-import { discoverRestic } from '../../backup/restic-version.js';
-import { runCaptured } from '../../backup/spawn.js';
+import { discoverRestic } from '../../restic/version.js';
 import { withDatabase } from '../context.js';
 import type { LocalConfig } from '../../config/local-config.js';
+import { initRepository } from './restic-ops.js';
 import { runAgentForeground } from './run.js';
 
 /** The project's doc/ folder: exists wherever rbackup2 is installed (the package ships it). */
@@ -23,17 +21,12 @@ function defaultSource(): string {
   return packagePath('doc', path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../doc'));
 }
 
-async function ensureRepository(resticPath: string, dataDir: string): Promise<{ url: string; passwordFile: string }> {
+/** The demo repository's place and its password file (a random password, 0600, made once). */
+function demoRepositoryFiles(dataDir: string): { url: string; passwordFile: string } {
   const url = path.join(dataDir, 'demo-repo');
   const passwordFile = `${url}.password`;
   mkdirSync(dataDir, { recursive: true });
   if (!existsSync(passwordFile)) writeFileSync(passwordFile, randomBytes(24).toString('base64url'), { mode: 0o600 });
-  if (!existsSync(path.join(url, 'config'))) {
-    const env = buildResticEnv({ repository: { id: null, name: 'demo', url, password: null, passwordFile, passwordCommand: null, cacheDir: null, env: {} }, dataDir, agentEnv: process.env });
-    const r = await runCaptured({ command: resticPath, args: ['init'], env, clock: systemClock, timeoutSeconds: 120 });
-    if (r.exitCode !== 0) throw new AppError('RESTIC_FAILED', `restic init ${url} failed: ${r.stderr.trim().split('\n').pop() ?? ''}`);
-    console.log(`created restic repository ${url} (password in ${passwordFile})`);
-  }
   return { url, passwordFile };
 }
 
@@ -41,26 +34,44 @@ async function ensureRepository(resticPath: string, dataDir: string): Promise<{ 
 export async function runDemo(local: LocalConfig, o: { source?: string; interval: number }): Promise<void> {
   const source = path.resolve(o.source ?? defaultSource());
   if (!existsSync(source)) throw new AppError('INVALID_INPUT', `--source ${source} does not exist`);
-  const restic = await discoverRestic(local.client.restic_binary);
-  const repo = await ensureRepository(restic.path, local.dataDir);
-  await withDatabase(local, async (db, q) => {
+  await discoverRestic(local.client.restic_binary);
+  const repo = demoRepositoryFiles(local.dataDir);
+  const repoUrl = await withDatabase(local, async (db, q) => {
     await q.upsertDevice(db, { id: local.device.id, name: local.device.name });
     const existing = (await q.listJobs(db, { deviceId: local.device.id })).find((j) => j.name === 'demo');
     if (existing) {
       console.log(`demo job exists (${existing.id}); starting the agent`);
-      return;
+      return (await q.getRepository(db, 'demo'))?.url ?? null;
     }
-    await db.transaction(async (tx) => {
-      const row = (await q.getRepository(tx, 'demo')) ?? (await q.addRepository(tx, { name: 'demo', url: repo.url, passwordFile: repo.passwordFile }));
-      const job = await q.addJob(tx, { deviceId: local.device.id, name: 'demo', description: 'rbackup2 quick-start demo', sourcePaths: [source], repositoryId: row.id });
+    return db.transaction(async (tx) => {
+      const row =
+        (await q.getRepository(tx, 'demo')) ??
+        (await q.addRepository(tx, { name: 'demo', url: repo.url, passwordFile: repo.passwordFile }));
+      const job = await q.addJob(tx, {
+        deviceId: local.device.id,
+        name: 'demo',
+        description: 'rbackup2 quick-start demo',
+        sourcePaths: [source],
+        repositoryId: row.id,
+      });
       await q.addSchedule(tx, { jobId: job.id, type: 'interval', intervalSeconds: o.interval, catchUp: true });
-      console.log(`demo job ${job.id}: backs up ${source} every ${o.interval} s to ${repo.url}`);
+      console.log(`demo job ${job.id}: backs up ${source} every ${o.interval} s to ${row.url}`);
+      return row.url;
     });
   });
+  // The restic repository, made the way `rbackup2 repo init demo` makes it.
+  if (repoUrl !== null && !existsSync(path.join(repoUrl, 'config'))) {
+    const created = await initRepository(local, 'demo');
+    console.log(`created restic repository ${created.url} (password in ${repo.passwordFile})`);
+  }
   // The first run stays one command: a one-time login link (as Jupyter's ?token=), valid 1 h.
   const loginCode = randomBytes(24).toString('base64url');
   const uiHost = local.client.http_bind.replace(/^0\.0\.0\.0:/, '127.0.0.1:');
-  console.log(`starting the agent (Ctrl-C stops it). Open the web UI with this one-time login link (valid 1 hour):\n  http://${uiHost}/?token=${loginCode}`);
-  console.log('to sign in later, set your own password: rbackup2 ui-password (or use the token in <data_dir>/api-token)');
+  console.log(
+    `starting the agent (Ctrl-C stops it). Open the web UI with this one-time login link (valid 1 hour):\n  http://${uiHost}/?token=${loginCode}`,
+  );
+  console.log(
+    'to sign in later, set your own password: rbackup2 ui-password (or use the token in <data_dir>/api-token)',
+  );
   await runAgentForeground(local, { loginCode });
 }

@@ -56,7 +56,10 @@ async function passwordSource(o: ImportOptions, notes: string[]): Promise<Passwo
   }
   if (o.dryRun) return { kind: 'value', password: '' };
   if (!process.stdin.isTTY) {
-    throw new AppError('INVALID_INPUT', '--repository-url needs the repository password: give --password-file or --password-command, or run in a terminal to be asked');
+    throw new AppError(
+      'INVALID_INPUT',
+      '--repository-url needs the repository password: give --password-file or --password-command, or run in a terminal to be asked',
+    );
   }
   return { kind: 'value', password: await promptSecret('restic repository password (the one Relica used)') };
 }
@@ -65,13 +68,17 @@ async function passwordSource(o: ImportOptions, notes: string[]): Promise<Passwo
 function formatResult(r: ApplyResult): string {
   const lines = ['', 'Written to the database (one transaction):'];
   for (const t of TABLES) {
-    lines.push(`  ${t.padEnd(14)}${r.created[t]} created, ${r.updated[t]} updated, ${r.deleted[t]} deleted, ${r.unchanged[t]} unchanged`);
+    lines.push(
+      `  ${t.padEnd(14)}${r.created[t]} created, ${r.updated[t]} updated, ${r.deleted[t]} deleted, ${r.unchanged[t]} unchanged`,
+    );
   }
   const changed = TABLES.reduce((n, t) => n + r.created[t] + r.updated[t] + r.deleted[t], 0);
   const same = TABLES.reduce((n, t) => n + r.unchanged[t], 0);
-  lines.push(changed === 0
-    ? `Nothing changed: all ${same} row(s) were already up to date.`
-    : `${changed} row(s) written, ${same} unchanged.`);
+  lines.push(
+    changed === 0
+      ? `Nothing changed: all ${same} row(s) were already up to date.`
+      : `${changed} row(s) written, ${same} unchanged.`,
+  );
   return `${lines.join('\n')}\n`;
 }
 
@@ -95,18 +102,26 @@ async function importRelica(program: Command, file: string, o: ImportOptions): P
   const result = await withDatabase(local, (db) => applyImportPlan(db, plan));
   process.stdout.write(formatResult(result));
   if (local.device.id.toLowerCase() !== plan.device.id) {
-    process.stdout.write(`\nNote: the config's device.id is "${local.device.id}". The agent that should run these jobs needs ` +
-      `device.id "${plan.device.id}" in its config.yaml.\n`);
+    process.stdout.write(
+      `\nNote: the config's device.id is "${local.device.id}". The agent that should run these jobs needs ` +
+        `device.id "${plan.device.id}" in its config.yaml.\n`,
+    );
   }
 }
 
 /** Register `import-relica` on `program`. */
 export function registerImportRelicaCommand(program: Command): void {
-  program.command('import-relica <file>')
-    .description('import a Relica state file: the chosen origin\'s backups become jobs (same UUIDs, so the snapshot history continues)')
+  program
+    .command('import-relica <file>')
+    .description(
+      "import a Relica state file: the chosen origin's backups become jobs (same UUIDs, so the snapshot history continues)",
+    )
     .requiredOption('--device <name-or-id>', 'the Relica origin to import (name or UUID); it becomes the device')
     .option('--dry-run', 'print the plan and write nothing (no database is opened)')
-    .option('--repository-url <url>', 'restic repository of the Relica destination (else the one configured in rbackup2)')
+    .option(
+      '--repository-url <url>',
+      'restic repository of the Relica destination (else the one configured in rbackup2)',
+    )
     .option('--password-file <file>', 'file holding the repository password (with --repository-url)')
     .option('--password-command <command>', 'command printing the repository password (with --repository-url)')
     .action(async (file: string, o: ImportOptions) => importRelica(program, file, o));

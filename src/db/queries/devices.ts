@@ -2,7 +2,7 @@
  * `devices` rows (CONTRACTS §3): registration at agent start, heartbeat, admin list/remove.
  */
 import type { Queryable } from '../database.js';
-import { toIso, toObject, toStr } from '../rows.js';
+import { toIso, toObject, toStr, type WriteOutcome } from '../rows.js';
 
 export interface Device {
   id: string;
@@ -21,9 +21,16 @@ export interface Device {
 /** Map a `devices` row. */
 export function mapDevice(r: Record<string, unknown>): Device {
   return {
-    id: String(r.id), name: String(r.name), description: toStr(r.description), platform: toStr(r.platform),
-    hostname: toStr(r.hostname), lastSeen: toIso(r.last_seen), createdAt: toIso(r.created_at) ?? '',
-    updatedAt: toIso(r.updated_at) ?? '', enabled: r.enabled === true, metadata: toObject(r.metadata),
+    id: String(r.id),
+    name: String(r.name),
+    description: toStr(r.description),
+    platform: toStr(r.platform),
+    hostname: toStr(r.hostname),
+    lastSeen: toIso(r.last_seen),
+    createdAt: toIso(r.created_at) ?? '',
+    updatedAt: toIso(r.updated_at) ?? '',
+    enabled: r.enabled === true,
+    metadata: toObject(r.metadata),
   };
 }
 
@@ -54,7 +61,14 @@ export async function upsertDevice(db: Queryable, d: UpsertDeviceInput): Promise
        last_seen = now(),
        metadata = devices.metadata || COALESCE($6::jsonb, '{}'::jsonb)
      RETURNING *`,
-    [d.id, d.name ?? null, d.description ?? null, d.platform ?? null, d.hostname ?? null, d.metadata ? JSON.stringify(d.metadata) : null],
+    [
+      d.id,
+      d.name ?? null,
+      d.description ?? null,
+      d.platform ?? null,
+      d.hostname ?? null,
+      d.metadata ? JSON.stringify(d.metadata) : null,
+    ],
   );
   return mapDevice(rows[0] as Record<string, unknown>);
 }
@@ -84,4 +98,29 @@ export async function removeDevice(db: Queryable, id: string): Promise<boolean> 
 export async function heartbeat(db: Queryable, id: string): Promise<boolean> {
   const { rowCount } = await db.query('UPDATE devices SET last_seen = now() WHERE id = $1', [id]);
   return rowCount > 0;
+}
+
+/**
+ * The Relica import's device row (src/relica/apply.ts): created with `metadata.relica` when
+ * missing; otherwise only `metadata.relica` is replaced, and only when it differs (name, enabled
+ * and the rest stay as the admin set them).
+ */
+export async function upsertImportedDevice(
+  db: Queryable,
+  d: { id: string; name: string; platform: string | null; relica: unknown },
+): Promise<WriteOutcome> {
+  const relica = JSON.stringify(d.relica);
+  const ins = await db.query(
+    `INSERT INTO devices (id, name, platform, enabled, metadata, created_at, updated_at)
+     VALUES ($1, $2, $3, true, jsonb_build_object('relica', $4::jsonb), now(), now())
+     ON CONFLICT (id) DO NOTHING RETURNING id`,
+    [d.id, d.name, d.platform, relica],
+  );
+  if (ins.rows.length > 0) return 'created';
+  const upd = await db.query(
+    `UPDATE devices SET metadata = coalesce(metadata, '{}'::jsonb) || jsonb_build_object('relica', $2::jsonb), updated_at = now()
+     WHERE id = $1 AND (metadata->'relica') IS DISTINCT FROM $2::jsonb RETURNING id`,
+    [d.id, relica],
+  );
+  return upd.rows.length > 0 ? 'updated' : 'unchanged';
 }

@@ -12,7 +12,8 @@ export function el(tag, attrs = {}, ...children) {
     else if (k in node && typeof v !== 'string') node[k] = v;
     else node.setAttribute(k, v === true ? '' : String(v));
   }
-  for (const c of children.flat()) if (c !== null && c !== undefined && c !== false) node.append(c instanceof window.Node ? c : String(c));
+  for (const c of children.flat())
+    if (c !== null && c !== undefined && c !== false) node.append(c instanceof window.Node ? c : String(c));
   return node;
 }
 
@@ -24,19 +25,40 @@ export function formatBytes(n) {
   const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
   let v = n;
   let i = 0;
-  while (v >= 1024 && i < units.length - 1) { v /= 1024; i += 1; }
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i += 1;
+  }
   return `${v >= 10 || i === 0 ? Math.round(v) : v.toFixed(1)} ${units[i]}`;
 }
 
-/** 3725 -> "1 h 2 min" */
-export function formatDuration(s) {
-  if (s === null || s === undefined || !Number.isFinite(s)) return '–';
-  if (s < 60) return `${Math.round(s)} s`;
+/** 3725 -> "1 h 2 min"; rounds first, so 899.6 s is "15 min 0 s", never "14 min 60 s". */
+export function formatDuration(seconds) {
+  if (seconds === null || seconds === undefined || !Number.isFinite(seconds)) return '–';
+  const s = Math.round(Math.abs(seconds));
+  if (s < 60) return `${s} s`;
   const m = Math.floor(s / 60);
-  if (m < 60) return `${m} min ${Math.round(s % 60)} s`;
+  if (m < 60) return s % 60 ? `${m} min ${s % 60} s` : `${m} min`;
   const h = Math.floor(m / 60);
-  if (h < 48) return `${h} h ${m % 60} min`;
+  if (h < 48) return m % 60 ? `${h} h ${m % 60} min` : `${h} h`;
   return `${Math.floor(h / 24)} days`;
+}
+
+/** A value for display: '–' for null, undefined, NaN and '' (the UI never shows "null"). */
+export function show(v) {
+  if (v === null || v === undefined || v === '' || (typeof v === 'number' && !Number.isFinite(v))) return '–';
+  return String(v);
+}
+
+/** "Tue 22:00" for a time within a week, else the date. */
+export function formatShort(iso) {
+  if (!iso) return '–';
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return '–';
+  const week = 6 * 24 * 3600 * 1000;
+  return Math.abs(Date.now() - d.getTime()) < week
+    ? d.toLocaleString(undefined, { weekday: 'short', hour: '2-digit', minute: '2-digit' })
+    : d.toLocaleString(undefined, { dateStyle: 'medium' });
 }
 
 /** An ISO time as local date and time; '–' for null. */
@@ -60,16 +82,42 @@ export function statusClass(status) {
   return `st-${status ?? 'never'}`;
 }
 
+/** "Failed" / "Never run"; with a symbol so colour is never the only signal. */
 export function statusLabel(status) {
   return status ? status.charAt(0).toUpperCase() + status.slice(1) : 'Never run';
+}
+
+const SYMBOLS = { success: '✓', partial: '!', failed: '✗', interrupted: '✗', cancelled: '–', running: '↻' };
+/** The status symbol shown before its label (aria-hidden: the label says it). */
+export function statusSymbol(status) {
+  return SYMBOLS[status] ?? '○';
 }
 
 /** Opens a <dialog> modally (inert background, Escape closes) and returns focus afterwards. */
 export function openDialog(dialog) {
   const back = document.activeElement;
-  dialog.addEventListener('close', () => { if (back instanceof HTMLElement) back.focus(); }, { once: true });
+  dialog.addEventListener(
+    'close',
+    () => {
+      // A refresh may have replaced the opener (the job cards are re-rendered): focus its successor.
+      const to =
+        back instanceof HTMLElement && !back.isConnected && back.dataset.testid
+          ? document.querySelector(`[data-testid="${back.dataset.testid}"]`)
+          : back;
+      if (to instanceof HTMLElement) to.focus();
+    },
+    { once: true },
+  );
   for (const b of dialog.querySelectorAll('[data-close]')) b.onclick = () => dialog.close();
   dialog.showModal();
   const first = dialog.querySelector('input, select, textarea, button');
   if (first) first.focus();
+}
+
+/**
+ * Replaces the children of `node`, skipping null, undefined and false (an optional part left out),
+ * so no "null" text node is ever made: DOM's own replaceChildren(null) inserts the text "null".
+ */
+export function fill(node, ...children) {
+  node.replaceChildren(...children.flat().filter((c) => c !== null && c !== undefined && c !== false));
 }

@@ -1,0 +1,49 @@
+/**
+ * The LISTEN connection's heartbeat (src/db/pg-listener.ts, C19 and issue 22): `SELECT 1` on most
+ * beats and a NOTIFY probe that proves delivery only every PROBE_EVERY_BEATS-th, because
+ * PostgreSQL wakes every listening backend of the database on each NOTIFY (500 agents probing on
+ * every beat cost the server N x N wakeups). Real PostgreSQL; the probe is counted.
+ */
+import pg from 'pg';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { PgListener, PROBE_EVERY_BEATS } from '../../src/db/pg-listener.js';
+import { createTempPgDatabase } from '../helpers/databases.js';
+
+let tmp: Awaited<ReturnType<typeof createTempPgDatabase>>;
+let sender: pg.Client;
+
+beforeAll(async () => {
+  tmp = await createTempPgDatabase();
+  sender = new pg.Client({ connectionString: tmp.url });
+  await sender.connect();
+});
+afterAll(async () => {
+  await sender?.end();
+  await tmp?.drop();
+});
+
+it('probes delivery at subscribe and on every PROBE_EVERY_BEATS-th heartbeat only; notifications still arrive', async () => {
+  const probes: number[] = [];
+  const t0 = Date.now();
+  const listener = new PgListener({
+    clientConfig: { connectionString: tmp.url },
+    heartbeatMs: 100,
+    maxRetryDelayMs: 1000,
+    probe: async (channel, payload) => {
+      probes.push(Date.now() - t0);
+      await sender.query('SELECT pg_notify($1, $2)', [channel, payload]);
+    },
+  });
+  const got: string[] = [];
+  const unlisten = await listener.listen('rb2_probe_test', (p) => got.push(p), true);
+  expect(probes).toHaveLength(1); // the verify at subscribe
+  const beats = 3 * PROBE_EVERY_BEATS;
+  await new Promise((r) => setTimeout(r, beats * 100 + 50));
+  // about one probe per PROBE_EVERY_BEATS beats (timer jitter allowed), never one per beat
+  expect(probes.length - 1).toBeGreaterThanOrEqual(2);
+  expect(probes.length - 1).toBeLessThanOrEqual(4);
+  await sender.query("SELECT pg_notify('rb2_probe_test', 'hello')");
+  await expect.poll(() => got, { timeout: 5000 }).toContain('hello');
+  await unlisten();
+  await listener.close();
+}, 30_000);

@@ -1,0 +1,3 @@
+module rbackup2/restic-standin
+
+go 1.19
