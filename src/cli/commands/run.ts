@@ -4,26 +4,23 @@
  * client.shutdown_timeout_seconds, then are cancelled); a second signal cancels them at once.
  */
 import type { Command } from 'commander';
-import { AppError } from '../../errors.js';
 import type { LocalConfig } from '../../config/local-config.js';
 import { loadConfig, type GlobalOptions } from '../context.js';
 
 /** Register `run` on `program`. */
 export function registerRunCommand(program: Command): void {
-  program.command('run').description('start the agent in the foreground (the default command)').action(async () => {
-  await runAgentForeground(await loadConfig(program.opts<GlobalOptions>()));
-  });
+  program
+    .command('run')
+    .description('start the agent in the foreground (the default command)')
+    .action(async () => {
+      await runAgentForeground(await loadConfig(program.opts<GlobalOptions>()));
+    });
 }
 
 /** Start the agent and keep it running until a signal stops it (see the module doc). */
 export async function runAgentForeground(local: LocalConfig, opts: { loginCode?: string } = {}): Promise<void> {
-  const { createLogger } = await import('../../logging.js');
-  let log;
-  try {
-    log = await createLogger({ level: local.client.log_level, file: local.logFile, maxBytes: local.client.log_max_bytes, keepFiles: local.client.log_keep_files, stderr: true });
-  } catch (err) {
-    throw new AppError('CONFIG_INVALID', `client.log_file ${local.logFile} cannot be written: ${(err as Error).message}`);
-  }
+  const { openLogFile } = await import('../log-file.js');
+  const log = await openLogFile(local);
   const { logger } = log;
   let agent;
   try {
@@ -37,9 +34,10 @@ export async function runAgentForeground(local: LocalConfig, opts: { loginCode?:
     throw err;
   }
   const started = agent;
+  let stopChannel: Promise<(() => Promise<void>) | null> = Promise.resolve(null);
   await new Promise<void>((resolve) => {
     let signals = 0;
-    const onSignal = (sig: NodeJS.Signals) => {
+    const onSignal = (sig: NodeJS.Signals | 'service stop') => {
       signals++;
       if (signals === 1) {
         started.stop(sig).then(resolve, (err: unknown) => {
@@ -55,6 +53,38 @@ export async function runAgentForeground(local: LocalConfig, opts: { loginCode?:
     process.on('SIGINT', onSignal);
     // Windows service stop arrives as SIGBREAK under some wrappers.
     if (process.platform === 'win32') process.on('SIGBREAK', onSignal);
+    // The service's stop (`rbackup2 service stop-agent`, run by WinSW): src/service/stop-channel.ts.
+    // Kept as a promise: a signal can come before the channel listens (a slow start), and the
+    // channel must still be closed once it does, or its socket would keep the process alive.
+    stopChannel = openServiceStopChannel(local, 'agent', () => onSignal('service stop'), logger);
   });
+  await (
+    await stopChannel
+  )?.();
   await log.close();
+}
+
+/**
+ * Listen for `rbackup2 service stop-agent` / `stop-dashboard` (src/service/stop-channel.ts); the
+ * token is the process's API token (data_dir/api-token or client.api_token). Resolves with the
+ * channel's close function, or null (warning logged) when the channel cannot listen: the process
+ * then stops on signals only. Await it before exiting even after a stop: a stop can come before the
+ * channel listens, and a listening socket would keep the process alive.
+ */
+export async function openServiceStopChannel(
+  local: Pick<LocalConfig, 'dataDir' | 'client'>,
+  service: 'agent' | 'dashboard',
+  onStop: () => void,
+  logger: { warn(obj: object, msg: string): void },
+): Promise<(() => Promise<void>) | null> {
+  try {
+    const { readApiTokenForCli } = await import('../../api/auth/token-file.js');
+    const { listenForStop, stopChannelPath } = await import('../../service/stop-channel.js');
+    const token = readApiTokenForCli(local.dataDir, local.client.api_token);
+    if (token === null) throw new Error(`no API token in ${local.dataDir}`);
+    return await listenForStop(stopChannelPath(local.dataDir, process.platform, service), token, onStop);
+  } catch (err) {
+    logger.warn({ err: String(err) }, 'service stop channel not available');
+    return null;
+  }
 }
