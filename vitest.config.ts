@@ -10,6 +10,9 @@ export default defineConfig({
     hookTimeout: 120_000,
     maxWorkers: 2,
     pool: 'forks',
+    // expect.poll gives up after 1 s by default: too short for a browser step or an agent's answer
+    // while the other worker runs restic or PGlite on a 2-core machine.
+    expect: { poll: { timeout: 15_000 } },
     reporters: ['default'],
   },
 });

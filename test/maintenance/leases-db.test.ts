@@ -113,7 +113,7 @@ forEachDatabase('repository leases', (getDb) => {
       await new Promise<void>((r) => (endBackup = r));
       order.push('backup end');
     });
-    await new Promise((r) => setTimeout(r, 100));
+    await expect.poll(() => order).toEqual(['backup start']); // the backup holds its lease
     const prune = leases(db, 'dev-b').exclusive(target, 'prune', new AbortController().signal, async () => {
       order.push('prune');
       return 'pruned';

@@ -1,7 +1,7 @@
 // Whether the agent answers. Any failed request (network error or 5xx from a proxy) marks it down:
 // a banner says since when, every control is disabled (the #controls fieldset), and a probe of
 // GET /health every RETRY_MS brings it back by itself. The first good answer clears it.
-import { $, formatTime, formatRelative, fill } from './dom.js';
+import { $, formatTime, formatAgo, fill } from './dom.js';
 
 export const RETRY_MS = 3000;
 
@@ -34,7 +34,7 @@ function render() {
     banner,
     Object.assign(document.createElement('strong'), { textContent: 'The backup agent is not answering' }),
     document.createTextNode(
-      ` since ${formatTime(state.since)} (${formatRelative(state.since)}). What you see below is from ${state.lastOk ? formatTime(state.lastOk) : 'before'} and may be out of date; buttons are off until it answers. Trying again every ${RETRY_MS / 1000} s…`,
+      ` since ${formatTime(state.since)} (${formatAgo(state.since)}). What you see below is from ${state.lastOk ? formatTime(state.lastOk) : 'before'} and may be out of date; buttons are off until it answers. Trying again every ${RETRY_MS / 1000} s…`,
     ),
   );
 }

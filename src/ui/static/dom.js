@@ -77,6 +77,12 @@ export function formatRelative(iso, now = Date.now()) {
   return diff >= 0 ? `in ${text}` : `${text} ago`;
 }
 
+/** "5 s ago" for a moment known to be past (never "in 0 s" when it is this very moment). */
+export function formatAgo(iso, now = Date.now()) {
+  if (!iso) return '';
+  return `${formatDuration(Math.max(0, (now - new Date(iso).getTime()) / 1000))} ago`;
+}
+
 /** The CSS status class of a run status (never run = 'never'). */
 export function statusClass(status) {
   return `st-${status ?? 'never'}`;
