@@ -44,8 +44,12 @@ async function holdLock(kind: 'shared' | 'exclusive'): Promise<ChildProcess> {
     env: { PATH: process.env.PATH ?? '', ...rEnv() },
     stdio: ['pipe', 'ignore', 'ignore'],
   });
-  await waitFor(() => locks().length > before, 15_000);
-  await new Promise((r) => setTimeout(r, 300)); // let restic finish writing the lock file
+  // The lock file exists before restic has written it: wait until every lock file has content (a
+  // kill before that leaves an empty lock that restic 0.14 ignores and `unlock` never removes).
+  const written = () =>
+    locks().length > before &&
+    locks().every((f) => (fs.statSync(path.join(repoDir, 'locks', f), { throwIfNoEntry: false })?.size ?? 0) > 0);
+  await waitFor(written, 15_000);
   return child;
 }
 

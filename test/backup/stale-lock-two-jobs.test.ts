@@ -29,11 +29,19 @@ async function staleExclusiveLock(repoDir: string): Promise<void> {
     stdio: ['pipe', 'ignore', 'ignore'],
   });
   const end = Date.now() + 15_000;
-  while (fs.readdirSync(locksDir).length === 0) {
-    if (Date.now() > end) throw new Error('no lock appeared');
+  // Until the lock file has content: restic creates it before writing it, and a kill in between
+  // leaves an empty lock that restic 0.14 ignores and `unlock` never removes.
+  const written = () => {
+    const files = fs.readdirSync(locksDir);
+    return (
+      files.length > 0 &&
+      files.every((f) => (fs.statSync(path.join(locksDir, f), { throwIfNoEntry: false })?.size ?? 0) > 0)
+    );
+  };
+  while (!written()) {
+    if (Date.now() > end) throw new Error('no written lock appeared');
     await new Promise((r) => setTimeout(r, 20));
   }
-  await new Promise((r) => setTimeout(r, 300));
   child.kill('SIGKILL');
   await new Promise((r) => child.once('exit', r));
 }
