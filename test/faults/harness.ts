@@ -246,12 +246,24 @@ export async function waitFinished(
   status?: string,
   timeoutMs = 120_000,
 ): Promise<void> {
-  await waitFor(
-    `${n} finished backups${status ? ` (${status})` : ''}`,
-    () => finishedCount(agents, status) >= n,
-    timeoutMs,
-    100,
-  );
+  try {
+    await waitFor(
+      `${n} finished backups${status ? ` (${status})` : ''}`,
+      () => finishedCount(agents, status) >= n,
+      timeoutMs,
+      100,
+    );
+  } catch (err) {
+    // What the agents were doing instead: the last lines of each one's log.
+    const tails = agents.map(
+      (a) =>
+        `--- agent ${a.pid}:\n${a.lines
+          .slice(-25)
+          .map((l) => l.raw.slice(0, 400))
+          .join('\n')}`,
+    );
+    throw new Error(`${(err as Error).message}\n${tails.join('\n')}`);
+  }
 }
 
 /** Give `ms` milliseconds. */
