@@ -152,6 +152,9 @@ export const DEFAULT_SETTINGS: Readonly<Record<string, string>> = Object.freeze(
   check_timeout_seconds: '86400',
   lease_seconds: '120',
   lease_wait_seconds: '1800',
+  // issue 19: a device without a check-in for 3 days is device.silent (migration 012 inserts the
+  // same value; stale_after_seconds has no default: twice the job's longest schedule gap)
+  silent_after_seconds: '259200',
 });
 
 /** Range of each whole-number setting the agent reads: [min, max]. */

@@ -9,13 +9,14 @@
  * pages) per schedule set, so a per-minute cron costs its 2000 due times once an hour, not per job
  * and pass.
  */
-import type { ScheduleConfig } from '../config/device-config.js';
+import { DEFAULT_SETTINGS, type ScheduleConfig } from '../config/device-config.js';
 import type { ScheduleRow } from '../db/queries/notifications.js';
 import { DEFAULT_GRACE_SECONDS } from '../scheduler/missed.js';
 import { nextRunTime } from '../scheduler/next-run.js';
 
 export const STALE_HORIZON_SECONDS = 30 * 86_400;
-export const DEFAULT_SILENT_AFTER_SECONDS = 3 * 86_400;
+/** `silent_after_seconds` when no row sets it (3 days; DEFAULT_SETTINGS, as migration 012 inserts). */
+export const DEFAULT_SILENT_AFTER_SECONDS = Number(DEFAULT_SETTINGS.silent_after_seconds);
 /** Due times looked at per schedule (a per-minute cron has 43 200 in 30 days; the gap is small anyway). */
 const MAX_DUE_TIMES = 2000;
 

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { migrate, defaultMigrationsDir, readMigrations } from '../../src/db/migrate.js';
 import { openPostgres } from '../../src/db/postgres.js';
+import { DEFAULT_SETTINGS } from '../../src/config/device-config.js';
 import { isAppError } from '../../src/errors.js';
 import { createTempPgDatabase, forEachDatabase, resetSchema } from '../helpers/databases.js';
 
@@ -147,25 +148,29 @@ forEachDatabase('migrations', (getDb) => {
     expect(big.map((r) => r.data_type)).toEqual(['bigint', 'bigint']);
   });
 
-  it('default global settings are inserted', async () => {
+  it('default global settings are inserted, each with the value the agent defaults to', async () => {
     const { rows } = await getDb().query<{ key: string; value: string }>(
       'SELECT key, value FROM settings WHERE device_id IS NULL',
     );
     const s = Object.fromEntries(rows.map((r) => [r.key, r.value]));
-    expect(s).toMatchObject({
-      sync_interval_seconds: '300',
-      max_concurrent_backups: '1',
-      run_retention_days: '90',
-      repository_url: '',
-      repository_password: '',
-      repository_cache_dir: '',
-      missed_run_grace_seconds: '300',
-      retry_delay_seconds: '600',
-      retry_max_attempts: '3',
-      heartbeat_interval_seconds: '60',
-      stall_timeout_seconds: '1800',
-      backup_timeout_seconds: '0',
-    });
+    // The keys the first migration inserts; their values must be the agent's own defaults
+    // (DEFAULT_SETTINGS), so a database and an agent without a row agree.
+    const inserted = [
+      'sync_interval_seconds',
+      'max_concurrent_backups',
+      'run_retention_days',
+      'repository_url',
+      'repository_password',
+      'repository_cache_dir',
+      'missed_run_grace_seconds',
+      'retry_delay_seconds',
+      'retry_max_attempts',
+      'heartbeat_interval_seconds',
+      'stall_timeout_seconds',
+      'backup_timeout_seconds',
+    ];
+    expect(s).toMatchObject(Object.fromEntries(inserted.map((k) => [k, DEFAULT_SETTINGS[k]])));
+    for (const [k, v] of Object.entries(s)) expect(v, k).toBe(DEFAULT_SETTINGS[k]);
   });
 
   it('a second global value for the same key is refused; one per device is allowed once', async () => {
