@@ -30,7 +30,7 @@ export function registerDashboardCommand(program: Command): void {
         throw err;
       }
       const started = dash;
-      const { openServiceStopChannel } = await import('./run.js');
+      const { openServiceStopChannel } = await import('../service-stop-channel.js');
       let stopChannel: Promise<(() => Promise<void>) | null> = Promise.resolve(null);
       await new Promise<void>((resolve) => {
         let stopping = false;

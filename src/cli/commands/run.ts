@@ -6,6 +6,7 @@
 import type { Command } from 'commander';
 import type { LocalConfig } from '../../config/local-config.js';
 import { loadConfig, type GlobalOptions } from '../context.js';
+import { openServiceStopChannel } from '../service-stop-channel.js';
 
 /** Register `run` on `program`. */
 export function registerRunCommand(program: Command): void {
@@ -62,29 +63,4 @@ export async function runAgentForeground(local: LocalConfig, opts: { loginCode?:
     await stopChannel
   )?.();
   await log.close();
-}
-
-/**
- * Listen for `rbackup2 service stop-agent` / `stop-dashboard` (src/service/stop-channel.ts); the
- * token is the process's API token (data_dir/api-token or client.api_token). Resolves with the
- * channel's close function, or null (warning logged) when the channel cannot listen: the process
- * then stops on signals only. Await it before exiting even after a stop: a stop can come before the
- * channel listens, and a listening socket would keep the process alive.
- */
-export async function openServiceStopChannel(
-  local: Pick<LocalConfig, 'dataDir' | 'client'>,
-  service: 'agent' | 'dashboard',
-  onStop: () => void,
-  logger: { warn(obj: object, msg: string): void },
-): Promise<(() => Promise<void>) | null> {
-  try {
-    const { readApiTokenForCli } = await import('../../api/auth/token-file.js');
-    const { listenForStop, stopChannelPath } = await import('../../service/stop-channel.js');
-    const token = readApiTokenForCli(local.dataDir, local.client.api_token);
-    if (token === null) throw new Error(`no API token in ${local.dataDir}`);
-    return await listenForStop(stopChannelPath(local.dataDir, process.platform, service), token, onStop);
-  } catch (err) {
-    logger.warn({ err: String(err) }, 'service stop channel not available');
-    return null;
-  }
 }
