@@ -16,7 +16,11 @@ import { makeJob, makeRepo, tempDir } from './helpers.js';
 
 let tmp: { dir: string; cleanup: () => void };
 
-/** A stand-in restic whose `backup` is silent for `silentSeconds`, then prints a status line. */
+/**
+ * A stand-in restic whose `backup` is silent for `silentSeconds`, then prints a status line. The
+ * moment is recorded just before the line is printed: recorded after it, a SIGINT sent on the
+ * line could end the script first (seen once on a loaded machine).
+ */
 function standIn(name: string, silentSeconds: number | null): { path: string; record: string } {
   const record = path.join(tmp.dir, `${name}.log`);
   const file = path.join(tmp.dir, `${name}.sh`);
@@ -24,8 +28,8 @@ function standIn(name: string, silentSeconds: number | null): { path: string; re
     silentSeconds === null
       ? ''
       : `sleep ${silentSeconds}
-echo '{"message_type":"status","percent_done":0,"total_files":1,"files_done":0,"total_bytes":1,"bytes_done":0}'
-echo "output $(date +%s%N)" >> "${record}"`;
+echo "output $(date +%s%N)" >> "${record}"
+echo '{"message_type":"status","percent_done":0,"total_files":1,"files_done":0,"total_bytes":1,"bytes_done":0}'`;
   fs.writeFileSync(
     file,
     `#!/bin/sh
