@@ -261,7 +261,7 @@ export async function startAgent(opts: StartAgentOptions): Promise<Agent> {
   }
   pusher?.start();
 
-  // 7. the API server and web UI.
+  // The API (7) and upkeep (8) parts need these; `stop` below undoes everything in reverse.
   const parts: AgentParts = {
     db,
     dataDir: local.dataDir,
@@ -284,13 +284,9 @@ export async function startAgent(opts: StartAgentOptions): Promise<Agent> {
     maintenance,
   });
   const restore = new AgentRestore({ ...parts, embedded: db.kind === 'pglite' });
-  const api = apiCode ? await startApi(await apiCode, opts, service, restore, apiToken ?? '', metrics, db, sync) : null;
-  url = api?.url ?? null;
-
-  // 8. background upkeep: old run rows, journal replay.
-  const runHistoryCleanup = new RunHistoryCleanup({ db, clock, logger });
-  runHistoryCleanup.start();
-  const journalReplay = startJournalReplay(store, clock, (pending) => metrics.setJournalPending(pending));
+  let api: Awaited<ReturnType<typeof startApi>> | null = null;
+  let runHistoryCleanup: RunHistoryCleanup | null = null;
+  let journalReplay: ReturnType<typeof startJournalReplay> | null = null;
 
   let stopping: Promise<void> | null = null;
   const stop = (reason: string): Promise<void> => {
@@ -307,9 +303,9 @@ export async function startAgent(opts: StartAgentOptions): Promise<Agent> {
         logger,
       );
       stopForgetAfterBackup();
-      await runHistoryCleanup.stop();
+      await runHistoryCleanup?.stop();
       await connector?.stop();
-      await journalReplay.stop();
+      await journalReplay?.stop();
       await store.replay(); // what the last runs journalled, while the database is still open
       await notifications.stop();
       await sync.stop();
@@ -321,6 +317,22 @@ export async function startAgent(opts: StartAgentOptions): Promise<Agent> {
     })();
     return stopping;
   };
+
+  try {
+    // 7. the API server and web UI.
+    api = apiCode ? await startApi(await apiCode, opts, service, restore, apiToken ?? '', metrics, db, sync) : null;
+    url = api?.url ?? null;
+
+    // 8. background upkeep: old run rows, journal replay.
+    runHistoryCleanup = new RunHistoryCleanup({ db, clock, logger });
+    runHistoryCleanup.start();
+    journalReplay = startJournalReplay(store, clock, (pending) => metrics.setJournalPending(pending));
+  } catch (err) {
+    // The scheduler may already run a catch-up backup: stop it (and everything else started)
+    // before the caller closes the log and exits, as a stop would.
+    await stop(`start-up failed: ${errorMessage(err)}`).catch(() => undefined);
+    throw err;
+  }
   const taskEnv: TaskEnv = {
     job: (jobId) => sync.config?.jobs.find((j) => j.id === jobId) ?? null,
     backup: backupDeps,
