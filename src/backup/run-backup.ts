@@ -23,11 +23,12 @@ import { localRepositoryHasNoLocks } from './local-locks.js';
 import { clearStaleLocks, lockCommands, pidAliveOnThisHost, type LockCommands } from './locks.js';
 import { classifyOutcome, type ErrorKind, type Outcome } from './outcome.js';
 import { BackupOutputParser, type ParsedOutput, type ProgressEvent } from '../restic/backup-output.js';
-import { normalizeSourcePaths } from './paths.js';
+import { normalizeSourcePaths, type NormalizedSources } from './paths.js';
 import { formatVersion, supports, type ResticVersion } from '../restic/version.js';
-import { checkSources, emptySourceMessage } from './source-check.js';
+import { checkSources, emptySourceMessage, type SourceCheck } from './source-check.js';
 import { sftpCommandArgs } from '../restic/sftp-command.js';
-import { spawnProcess } from '../restic/spawn.js';
+import { spawnProcess, type SpawnedProcess } from '../restic/spawn.js';
+import { unrecordedSnapshotNote, type EarlyBackup } from './early-backup.js';
 import { redactRepositoryUrl, StallWatchdog, type WatchdogReason } from './watchdog.js';
 
 /** Minimal logger (pino-compatible). Never given secrets. */
@@ -76,6 +77,12 @@ export interface RunBackupOptions {
   previousFiles?: number | null | Promise<number | null>;
   /** Upper bound of each short restic call (list locks, cat lock, unlock), seconds (default 120). */
   resticCallTimeoutSeconds?: number;
+  /**
+   * A restic started before the run (early-backup.ts, the one-shot CLI): taken over as the first
+   * attempt when it runs exactly this backup's argv and environment, else discarded (cancelled and
+   * waited for) before anything else touches the repository. The run's start is the process's.
+   */
+  early?: EarlyBackup | undefined;
 }
 
 /** Default of the `stall_timeout_seconds` setting. */
@@ -96,8 +103,8 @@ interface Attempt {
 /** Run one backup of `opts.job`; see the module doc. Resolves with the result; never rejects. */
 export async function runBackup(opts: RunBackupOptions): Promise<BackupResult> {
   const clock = opts.clock ?? systemClock;
-  const startWall = clock.now();
-  const startMono = clock.monotonic();
+  const startWall = opts.early?.startedAt ?? clock.now();
+  const startMono = opts.early?.startedMono ?? clock.monotonic();
   const { job, restic } = opts;
   const platform = opts.platform ?? process.platform;
   const agentEnv = opts.agentEnv ?? process.env;
@@ -142,49 +149,23 @@ export async function runBackup(opts: RunBackupOptions): Promise<BackupResult> {
       unreadablePaths: [],
     });
 
-  const repo = job.repository;
-  if (!repo || !repo.url.trim())
-    return fail(
-      'repository_not_configured',
-      `Job "${job.name}" has no repository configured (set repository_url or the job's repository).`,
-    );
-  const sources = normalizeSourcePaths(job.sourcePaths, platform === 'win32' ? 'win32' : 'posix');
-  warnings.push(...sources.warnings);
-  if (sources.errors.length > 0 || sources.paths.length === 0) {
-    return fail(
-      'invalid_source',
-      sources.errors[0] ? `${sources.errors.join('; ')}.` : `Job "${job.name}" has no source paths.`,
-    );
-  }
-  let conn: RepositoryConnection;
-  try {
-    conn = connectionFromRepository(repo, {
-      resticBinary: restic.path,
-      version: restic.version,
-      dataDir,
-      agentEnv,
-      cwd: dataDir,
-    });
-  } catch (err) {
-    return fail(
-      isAppError(err) && /password/.test(err.message) ? 'password_missing' : 'repository_not_configured',
-      `${errorMessage(err)}.`,
-    );
-  }
-  const lockWait = Math.max(0, opts.lockWaitSeconds ?? 120);
-  const onDisk =
-    platform === 'win32' ? { paths: sources.paths, warnings: [], emptyFolders: [] } : await checkSources(sources.paths);
-  warnings.push(...onDisk.warnings);
-  const resticHost = job.resticHost?.trim() || (opts.hostname ?? os.hostname());
-  const built = buildBackupArgs(job, restic.version, {
-    sourcePaths: onDisk.paths,
-    retryLockSeconds: lockWait,
-    host: resticHost,
+  const prepared = await prepareBackupCommand(job, restic, {
+    dataDir,
+    agentEnv,
+    platform,
+    ...(opts.hostname !== undefined ? { hostname: opts.hostname } : {}),
+    lockWaitSeconds: opts.lockWaitSeconds,
   });
-  args = [...sftpCommandArgs(repo.url), ...built.args];
-  const env = resticEnv(conn);
-  warnings.push(...built.removed.map((r) => `Ignored restic argument: ${r}.`));
-
+  warnings.push(...prepared.warnings);
+  if (!prepared.ok) {
+    const written = await opts.early?.discard(clock);
+    if (written) warnings.push(unrecordedSnapshotNote(written, job.name));
+    return fail(prepared.kind, prepared.message);
+  }
+  const { conn, sources, onDisk, env } = prepared;
+  const repo = prepared.repository;
+  args = prepared.args;
+  const lockWait = Math.max(0, opts.lockWaitSeconds ?? 120);
   const active = opts.activeRepositories ?? new ActiveRepositories();
   const repoKey = repo.url.trim();
   let token: symbol | undefined;
@@ -234,27 +215,47 @@ export async function runBackup(opts: RunBackupOptions): Promise<BackupResult> {
     ourResticRunning: active.othersRunning(repoKey, token),
   });
   let outcome: Outcome;
+  // A restic started early (the one-shot CLI) runs this very backup only when the argv and the
+  // environment are the same and no start hook has to run first; else it goes before anything else.
+  let early = opts.early ?? null;
+  const discardEarly = async (): Promise<void> => {
+    const written = await early?.discard(clock);
+    if (written) warnings.push(unrecordedSnapshotNote(written, job.name));
+    early = null;
+  };
   try {
+    const hasStartHooks = job.hooks.some((h) => h.enabled && h.timing === 'start');
+    if (early && (hasStartHooks || opts.signal?.aborted || !early.matches(args, env))) await discardEarly();
     const start = await runHooks(job.hooks, 'start', { ...hookOpts, runEnv });
     hookResults.push(...start.results);
     warnings.push(...start.warnings);
     if (start.stop) return fail('hook_failed', start.stopMessage ?? 'A start hook failed.');
-    if (opts.signal?.aborted) return fail('cancelled', 'The backup was cancelled before restic started.');
+    if (opts.signal?.aborted) {
+      await discardEarly();
+      return fail('cancelled', 'The backup was cancelled before restic started.');
+    }
     await mkdir(dataDir, { recursive: true });
 
-    // An empty locks/ folder of a local repository needs no `restic list locks` (local-locks.ts).
-    const pre = (await localRepositoryHasNoLocks(repoKey, platform))
-      ? null
-      : await active.serialize(repoKey, () => clearStaleLocks(runner, staleCtx()));
+    // An empty locks/ folder of a local repository needs no `restic list locks` (local-locks.ts);
+    // an early restic was started only after the same check.
+    const pre =
+      early !== null || (await localRepositoryHasNoLocks(repoKey, platform))
+        ? null
+        : await active.serialize(repoKey, () => clearStaleLocks(runner, staleCtx()));
     if (callTimedOut) return stalledCall('listing its locks');
-    if (opts.signal?.aborted) return fail('cancelled', 'The backup was cancelled before restic started.');
+    if (opts.signal?.aborted) {
+      await discardEarly();
+      return fail('cancelled', 'The backup was cancelled before restic started.');
+    }
     if (pre && (pre.unlocked || pre.notes.length > 0)) warnings.push(...pre.notes);
     let deadline: number | null = null;
     for (;;) {
       attempts++;
       token = active.enter(repoKey); // a restic of ours now uses the repository (C06: no unlock by others meanwhile)
       try {
-        last = await attemptBackup(opts, clock, env, args, platform, dataDir, stallSeconds, where);
+        const first = early;
+        early = null;
+        last = await attemptBackup(opts, clock, env, args, platform, dataDir, stallSeconds, where, first);
       } finally {
         active.leave(token);
         token = undefined;
@@ -344,9 +345,107 @@ export async function runBackup(opts: RunBackupOptions): Promise<BackupResult> {
     return fail('unknown', `The backup failed unexpectedly: ${errorMessage(err)}.`);
   } finally {
     if (token) active.leave(token);
+    // An unexpected error before the first attempt: the early restic is not left running.
+    const written = await early?.discard(clock);
+    if (written) opts.logger?.warn({ jobId: job.id, snapshotId: written }, unrecordedSnapshotNote(written, job.name));
   }
   const result = finish(outcome);
   return result;
+}
+
+/** The restic command of one backup of a job, as runBackup and an early start (early-backup.ts) build it. */
+export type PreparedBackup =
+  | {
+      ok: true;
+      repository: NonNullable<JobConfig['repository']>;
+      conn: RepositoryConnection;
+      /** The job's source paths, normalised (paths.ts). */
+      sources: NormalizedSources;
+      /** What checkSources found of them on disk (only existing paths go to restic). */
+      onDisk: SourceCheck;
+      /** restic's argv (sftp command first, when any). */
+      args: string[];
+      /** restic's environment (RESTIC_* of the repository; secrets live only here). */
+      env: Record<string, string>;
+      warnings: string[];
+    }
+  | { ok: false; kind: ErrorKind; message: string; warnings: string[] };
+
+/**
+ * The argv and environment of `restic backup` for `job`: normalised source paths (those missing on
+ * disk left out), the repository's connection, `--host` (the job's restic host, else `hostname`,
+ * else this computer's name), `--retry-lock` of `lockWaitSeconds` (default 120) where restic has
+ * it. Pure but for reading the sources' state on disk (not on Windows). Never throws: a job that
+ * cannot start restic gives `ok: false` with the run's error kind and one sentence.
+ */
+export async function prepareBackupCommand(
+  job: JobConfig,
+  restic: { path: string; version: ResticVersion },
+  o: {
+    dataDir: string;
+    agentEnv: Readonly<Record<string, string | undefined>>;
+    platform: NodeJS.Platform;
+    hostname?: string;
+    lockWaitSeconds?: number | undefined;
+  },
+): Promise<PreparedBackup> {
+  const warnings: string[] = [];
+  const repo = job.repository;
+  if (!repo || !repo.url.trim())
+    return {
+      ok: false,
+      kind: 'repository_not_configured',
+      message: `Job "${job.name}" has no repository configured (set repository_url or the job's repository).`,
+      warnings,
+    };
+  const sources = normalizeSourcePaths(job.sourcePaths, o.platform === 'win32' ? 'win32' : 'posix');
+  warnings.push(...sources.warnings);
+  if (sources.errors.length > 0 || sources.paths.length === 0) {
+    return {
+      ok: false,
+      kind: 'invalid_source',
+      message: sources.errors[0] ? `${sources.errors.join('; ')}.` : `Job "${job.name}" has no source paths.`,
+      warnings,
+    };
+  }
+  let conn: RepositoryConnection;
+  try {
+    conn = connectionFromRepository(repo, {
+      resticBinary: restic.path,
+      version: restic.version,
+      dataDir: o.dataDir,
+      agentEnv: o.agentEnv,
+      cwd: o.dataDir,
+    });
+  } catch (err) {
+    return {
+      ok: false,
+      kind: isAppError(err) && /password/.test(err.message) ? 'password_missing' : 'repository_not_configured',
+      message: `${errorMessage(err)}.`,
+      warnings,
+    };
+  }
+  const onDisk =
+    o.platform === 'win32'
+      ? { paths: sources.paths, warnings: [], emptyFolders: [] }
+      : await checkSources(sources.paths);
+  warnings.push(...onDisk.warnings);
+  const built = buildBackupArgs(job, restic.version, {
+    sourcePaths: onDisk.paths,
+    retryLockSeconds: Math.max(0, o.lockWaitSeconds ?? 120),
+    host: job.resticHost?.trim() || (o.hostname ?? os.hostname()),
+  });
+  warnings.push(...built.removed.map((r) => `Ignored restic argument: ${r}.`));
+  return {
+    ok: true,
+    repository: repo,
+    conn,
+    sources,
+    onDisk,
+    args: [...sftpCommandArgs(repo.url), ...built.args],
+    env: resticEnv(conn),
+    warnings,
+  };
 }
 
 /** Why snapshot `id` is not tagged `tag` (one sentence), or null when it is. */
@@ -378,7 +477,7 @@ function hostOf(args: readonly string[]): string {
  * A backup runs in the background of someone's computer: restic gets a lower CPU priority (nice
  * 10; Windows "below normal") so the user's programs and the agent's own UI stay responsive.
  */
-function lowerPriority(pid: number | undefined): void {
+export function lowerPriority(pid: number | undefined): void {
   if (pid === undefined) return;
   try {
     os.setPriority(pid, os.constants.priority.PRIORITY_BELOW_NORMAL);
@@ -396,14 +495,9 @@ async function attemptBackup(
   cwd: string,
   stallSeconds: number,
   where: string,
+  early: EarlyBackup | null,
 ): Promise<Attempt> {
   let watchdog: StallWatchdog | null = null;
-  const parser = new BackupOutputParser({
-    onProgress: (p) => {
-      watchdog?.progress(p);
-      opts.onProgress?.(p);
-    },
-  });
   const grace = opts.cancelGraceSeconds ?? 30;
   // restic writes its lock file right after opening the repository and prints its first status
   // line only later; a SIGINT in between makes restic 0.14 exit from its signal handler while the
@@ -412,26 +506,47 @@ async function attemptBackup(
   // So a cancel before restic's first output waits for that output, at most LOCK_WRITE_WAIT_MS.
   let firstOutput = (): void => undefined;
   const outputSeen = new Promise<void>((resolve) => (firstOutput = resolve));
-  const child = spawnProcess({
-    command: opts.restic.path,
-    args,
-    env,
-    clock,
-    platform,
-    cwd,
-    processGroup: true,
-    killGroupOnExit: true,
-    onStdout: (d) => {
-      firstOutput();
-      if (!isOnlyStatus(d)) watchdog?.activity();
-      parser.pushStdout(d);
-    },
-    onStderr: (d) => {
-      watchdog?.activity();
-      parser.pushStderr(d);
-    },
-  });
-  lowerPriority(child.pid);
+  const onProgress = (p: ProgressEvent): void => {
+    watchdog?.progress(p);
+    opts.onProgress?.(p);
+  };
+  const onStdout = (d: Buffer): void => {
+    firstOutput();
+    if (!isOnlyStatus(d)) watchdog?.activity();
+  };
+  const onStderr = (): void => watchdog?.activity();
+  let parser: BackupOutputParser;
+  let child: SpawnedProcess;
+  const adopted = early?.adopt(args, env, { onStdout, onStderr, onProgress }) ?? null;
+  if (adopted) {
+    ({ parser, child } = adopted);
+    if (adopted.outputSeen) firstOutput();
+  } else {
+    const written = await early?.discard(clock);
+    if (written)
+      opts.logger?.warn({ jobId: opts.job.id, snapshotId: written }, unrecordedSnapshotNote(written, opts.job.name));
+    const own = new BackupOutputParser({ onProgress });
+    parser = own;
+    child = spawnProcess({
+      command: opts.restic.path,
+      args,
+      env,
+      clock,
+      platform,
+      cwd,
+      processGroup: true,
+      killGroupOnExit: true,
+      onStdout: (d) => {
+        onStdout(d);
+        own.pushStdout(d);
+      },
+      onStderr: (d) => {
+        onStderr();
+        own.pushStderr(d);
+      },
+    });
+    lowerPriority(child.pid);
+  }
   watchdog = new StallWatchdog({
     clock,
     stallMs: stallSeconds * 1000,

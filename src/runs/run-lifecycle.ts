@@ -14,6 +14,7 @@ import { errorMessage } from '../errors.js';
 import type { EventBus, RunEventBase, RunProgress } from '../events.js';
 import type { Logger } from '../logging.js';
 import type { BackupResult } from '../backup/backup-result.js';
+import type { EarlyBackup } from '../backup/early-backup.js';
 import { backupTask, notStartedResult, type BackupTaskDeps } from '../tasks/backup-task.js';
 import { failedOutcome, type Task, type TaskOutcome } from '../tasks/task.js';
 import { acquireJobLock } from './job-lock.js';
@@ -61,13 +62,15 @@ export class RunLifecycle {
 
   /**
    * Run one backup of `job` and record it (the scheduler's and `rbackup2 backup`'s entry).
-   * Resolves with the final status and the full backup result; never rejects.
+   * `early`: a restic the one-shot CLI started before (backupTask). Resolves with the final status
+   * and the full backup result; never rejects.
    */
   async execute(
     job: JobConfig,
     triggeredBy: TriggeredBy,
+    early?: EarlyBackup,
   ): Promise<{ status: string; runId: number | null; result: BackupResult }> {
-    const task = backupTask(job, triggeredBy, this.opts);
+    const task = backupTask(job, triggeredBy, this.opts, early);
     const r = await this.run(task);
     const now = new Date(this.opts.clock.now()).toISOString();
     const kind = r.outcome.errorKind === 'already_running' ? 'already_running' : null;
@@ -150,7 +153,7 @@ export class RunLifecycle {
       repositoryId: task.repositoryId,
       resticRepositoryId: task.resticRepositoryId ?? null,
       deviceId: this.opts.deviceId,
-      startTime: new Date(clock.now()),
+      startTime: new Date(task.startedAt ?? clock.now()),
       triggeredBy: task.triggeredBy,
       metadata: { ...task.startMetadata, job_name: jobName },
       owner,

@@ -8,6 +8,7 @@ import type { BackupResult } from '../backup/backup-result.js';
 import type { ProgressEvent } from '../restic/backup-output.js';
 import type { ResticVersion } from '../restic/version.js';
 import { runBackup } from '../backup/run-backup.js';
+import type { EarlyBackup } from '../backup/early-backup.js';
 import type { JobConfig } from '../config/device-config.js';
 import type { TriggeredBy } from '../db/queries/runs.js';
 import { errorMessage } from '../errors.js';
@@ -112,8 +113,16 @@ export function notStartedResult(
   };
 }
 
-/** A backup of `job`. */
-export function backupTask(job: JobConfig, triggeredBy: TriggeredBy, deps: BackupTaskDeps): BackupTask {
+/**
+ * A backup of `job`. With `early` (a restic the one-shot CLI started before the run, whose caller
+ * holds the job's cross-process lock already), the run offers it to runBackup and starts when it did.
+ */
+export function backupTask(
+  job: JobConfig,
+  triggeredBy: TriggeredBy,
+  deps: BackupTaskDeps,
+  early?: EarlyBackup,
+): BackupTask {
   const task: BackupTask = {
     kind: 'backup',
     key: job.id,
@@ -122,7 +131,8 @@ export function backupTask(job: JobConfig, triggeredBy: TriggeredBy, deps: Backu
     repository: repositoryKey(job.repository, job.id),
     triggeredBy,
     label: job.name,
-    jobLock: true,
+    jobLock: !early,
+    ...(early ? { startedAt: early.startedAt } : {}),
     result: null,
     async run(ctx: TaskContext): Promise<TaskOutcome> {
       const startTime = new Date(ctx.clock.now()).toISOString();
@@ -137,6 +147,7 @@ export function backupTask(job: JobConfig, triggeredBy: TriggeredBy, deps: Backu
         const gate = deps.repositoryGate ?? (<T>(_j: JobConfig, _s: AbortSignal, fn: () => Promise<T>) => fn());
         result = await gate(job, ctx.signal, () =>
           runBackup({
+            early,
             previousFiles,
             verifySnapshotTag: deps.verifySnapshotTag ?? false,
             job,

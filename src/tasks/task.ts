@@ -73,6 +73,11 @@ export interface Task {
   gate?(signal: AbortSignal, proceed: () => Promise<RunResultLike>): Promise<RunResultLike>;
   /** runs.restic_repository_id, once known (set by prepare). */
   resticRepositoryId?: string | null;
+  /**
+   * When the run really began, ms since the epoch, if before it is recorded (a backup adopting a
+   * restic started early, early-backup.ts); else the run starts when it is recorded.
+   */
+  startedAt?: number;
 }
 
 /**

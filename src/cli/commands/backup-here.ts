@@ -4,7 +4,6 @@
  * the cache of restic-version-cache.ts; lock handling runs only when locks exist).
  */
 import { getRun, lastSuccessFiles, loadDeviceConfig, recordResticHost } from '../db-api.js';
-import { isUuid } from '../../db/rows.js';
 import { agentSettings } from '../../config/device-config.js';
 import { runDetail } from '../../agent/run-views.js';
 import { AppError, errorMessage, isAppError } from '../../errors.js';
@@ -15,6 +14,7 @@ import type { LocalConfig } from '../../config/local-config.js';
 import { cachedResticVersion } from '../restic-version-cache.js';
 import { cancelledBySignals, oneShotLifecycle } from '../one-shot-run.js';
 import { EXIT } from './backup-exit.js';
+import { findJobByRef, type EarlyStart } from '../early-backup-start.js';
 
 function summaryText(jobName: string, runId: number | null, r: BackupResult): string {
   const lines = [
@@ -39,6 +39,7 @@ export async function backupHere(
   jobRef: string,
   json: boolean,
   opened: Promise<CommandDatabase>,
+  earlyStart: Promise<EarlyStart>,
 ): Promise<void> {
   await withDatabase(
     local,
@@ -52,18 +53,28 @@ export async function backupHere(
           throw new AppError('NOT_FOUND', `job "${jobRef}" not found: ${errorMessage(err)}`);
         throw err;
       });
-      const byRef = (j: { id: string; name: string }) => (isUuid(jobRef) ? j.id === jobRef : j.name === jobRef);
-      const invalid = config.invalidJobs.find(byRef);
+      const started = await earlyStart;
+      const remembered = started.remember(config);
+      const invalid = findJobByRef(config.invalidJobs, jobRef);
       if (invalid) throw new AppError('INVALID_INPUT', `job "${invalid.name}" is invalid: ${invalid.reason}`);
-      const jobConfig = config.jobs.find(byRef);
+      const jobConfig = findJobByRef(config.jobs, jobRef);
       if (!jobConfig) throw new AppError('NOT_FOUND', `job "${jobRef}" not found on device ${local.device.id}`);
       const job = jobConfig;
+      // The restic started from the cached copy runs this job only if the database still names it
+      // by that id; whether its command is still the same is runBackup's to say.
+      let early = started.early ?? undefined;
+      if (early && early.job.id !== job.id) {
+        await started.close(); // stops it and releases that job's lock; the run takes its own
+        early = undefined;
+      }
       const lifecycle = oneShotLifecycle(db, local.device.id, local.dataDir, restic, {
         timeouts: () => agentSettings(config.settings),
         previousFiles: (jobId) => lastSuccessFiles(db, jobId),
         recordResticHost: (jobId, host) => recordResticHost(db, jobId, host),
       });
-      const outcome = await cancelledBySignals(lifecycle, () => lifecycle.execute(jobConfig, 'manual'));
+      started.handOver();
+      const outcome = await cancelledBySignals(lifecycle, () => lifecycle.execute(jobConfig, 'manual', early));
+      await remembered;
       const { result: r, runId } = outcome;
       if (json) {
         // The same shape as GET /runs/{id} (and as the path through a running agent below).

@@ -11,18 +11,38 @@ import { agentRequest, directOrViaAgent } from '../agent-client.js';
 import type { AgentStatus, ConfigView, RunDetail, RunSummary } from '../../api/agent-port.js';
 import type { LocalConfig } from '../../config/local-config.js';
 import { EXIT } from './backup-exit.js';
+import type { EarlyStart } from '../early-backup-start.js';
 
 /** Run one backup of `jobRef` (name or id) and set process.exitCode. */
 async function backupNow(program: Command, jobRef: string, json: boolean): Promise<void> {
   const local = await loadConfig(program.opts<GlobalOptions>());
-  // The database opens while the backup's code loads (see openCommandDatabase).
-  const opened = openCommandDatabase(local);
+  // restic starts first, from the cached config (early-backup-start.ts): its key derivation is the
+  // longest step before the backup proper. The database opens meanwhile, and the backup's code
+  // loads while the database answers (see openCommandDatabase).
+  const earlyStart = import('../early-backup-start.js').then((m) => m.startEarlyBackup(local, jobRef));
+  const opened = earlyStart.then(() => openCommandDatabase(local));
   opened.catch(() => undefined); // handled by backupHere, or DB_LOCKED below
-  await directOrViaAgent(
-    local,
-    async () => (await import('./backup-here.js')).backupHere(local, jobRef, json, opened),
-    () => backupViaAgent(local, jobRef, json),
-  );
+  try {
+    await directOrViaAgent(
+      local,
+      async () => {
+        await earlyStart; // nothing else competes for this thread until restic has started
+        return (await import('./backup-here.js')).backupHere(local, jobRef, json, opened, earlyStart);
+      },
+      async () => {
+        await (await earlyStart).close(); // never started when an agent held the database; reported below
+        return backupViaAgent(local, jobRef, json);
+      },
+    );
+  } finally {
+    await closeEarly(earlyStart);
+  }
+}
+
+/** Stop an early restic the run did not take over; say so when it had written a snapshot already. */
+async function closeEarly(earlyStart: Promise<EarlyStart>): Promise<void> {
+  const note = await (await earlyStart).close();
+  if (note) console.error(`rbackup2: ${note}`);
 }
 
 /**
