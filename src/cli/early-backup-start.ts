@@ -52,6 +52,11 @@ export function findJobByRef<T extends Pick<JobConfig, 'id' | 'name'>>(
   return jobs.find((j) => (isUuid(jobRef) ? j.id === jobRef : j.name === jobRef));
 }
 
+/** The config as compared with the copy: without `loadedAt`, which every load stamps anew. */
+function comparable(config: DeviceConfig): string {
+  return JSON.stringify({ ...config, loadedAt: '' });
+}
+
 /** Exit code of a command stopped by Ctrl-C (128 + SIGINT), as a shell reports it. */
 const INTERRUPTED_EXIT = 130;
 
@@ -83,7 +88,7 @@ export async function startEarlyBackup(local: LocalConfig, jobRef: string): Prom
     early: null,
     handOver,
     async remember(config) {
-      const json = JSON.stringify(config);
+      const json = comparable(config);
       if (json === cachedJson) return;
       try {
         await writeConfigCache(dataDir, config, new Date());
@@ -105,7 +110,7 @@ export async function startEarlyBackup(local: LocalConfig, jobRef: string): Prom
   try {
     const cache = await readConfigCache(dataDir, local.device.id);
     if (!cache.ok) return result;
-    cachedJson = JSON.stringify(cache.config);
+    cachedJson = comparable(cache.config);
     const job = findJobByRef(cache.config.jobs, jobRef);
     if (!job) return result;
     if (local.embedded) {
