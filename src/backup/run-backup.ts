@@ -225,7 +225,9 @@ export async function runBackup(opts: RunBackupOptions): Promise<BackupResult> {
   };
   try {
     const hasStartHooks = job.hooks.some((h) => h.enabled && h.timing === 'start');
-    if (early && (hasStartHooks || opts.signal?.aborted || !early.matches(args, env))) await discardEarly();
+    if (early && (hasStartHooks || opts.signal?.aborted || !early.matches(restic.path, args, env)))
+      await discardEarly();
+    if (opts.signal?.aborted) return fail('cancelled', 'The backup was cancelled before restic started.');
     const start = await runHooks(job.hooks, 'start', { ...hookOpts, runEnv });
     hookResults.push(...start.results);
     warnings.push(...start.warnings);
@@ -517,7 +519,7 @@ async function attemptBackup(
   const onStderr = (): void => watchdog?.activity();
   let parser: BackupOutputParser;
   let child: SpawnedProcess;
-  const adopted = early?.adopt(args, env, { onStdout, onStderr, onProgress }) ?? null;
+  const adopted = early?.adopt(opts.restic.path, args, env, { onStdout, onStderr, onProgress }) ?? null;
   if (adopted) {
     ({ parser, child } = adopted);
     if (adopted.outputSeen) firstOutput();

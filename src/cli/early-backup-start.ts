@@ -8,6 +8,7 @@
  * or SIGTERM stops restic (restic's clean stop) before this process exits, as it would have
  * without an early start.
  */
+import fs from 'node:fs';
 import path from 'node:path';
 import { EarlyBackup, unrecordedSnapshotNote } from '../backup/early-backup.js';
 import type { DeviceConfig, JobConfig } from '../config/device-config.js';
@@ -18,13 +19,18 @@ import { isUuid } from '../db/rows.js';
 import { pidAliveOnThisHost } from '../process-alive.js';
 import { acquireJobLock } from '../runs/job-lock.js';
 import { currentOwner } from '../runs/run-owner.js';
-import { readConfigCache, writeConfigCache } from '../sync/config-cache.js';
+import { configCachePath, readConfigCache, writeConfigCache } from '../sync/config-cache.js';
 import { cachedResticVersion } from './restic-version-cache.js';
 
 /** What the early start did; `close` always runs when the command ends. */
 export interface EarlyStart {
   /** The restic started, or null. */
   early: EarlyBackup | null;
+  /**
+   * True once Ctrl-C or SIGTERM came before the run took over: the command then records no run
+   * (the signal handler stops restic, releases the job lock and exits 130).
+   */
+  readonly cancelled: boolean;
   /**
    * Hand the process to the run: from now on the run's own signal handling (cancelledBySignals)
    * stops it. Idempotent.
@@ -59,6 +65,20 @@ function comparable(config: DeviceConfig): string {
 
 /** Exit code of a command stopped by Ctrl-C (128 + SIGINT), as a shell reports it. */
 const INTERRUPTED_EXIT = 130;
+/** Longest wait for the early start itself (source checks, the repository's locks folder), ms. */
+const START_WAIT_MS = 2000;
+
+/**
+ * Whether `file` belongs to this user and no one else may write it (POSIX; on Windows the data
+ * folder's ACL, set at install, is what protects it). A missing file counts as ours when
+ * `missingOk` (about to be written).
+ */
+function ownedByUs(file: string, missingOk: boolean): boolean {
+  if (process.platform === 'win32' || typeof process.getuid !== 'function') return true;
+  const st = fs.statSync(file, { throwIfNoEntry: false });
+  if (!st) return missingOk;
+  return st.uid === process.getuid() && (st.mode & 0o022) === 0;
+}
 
 /**
  * Start restic for `jobRef` from the cached config, if it can be done safely (module doc).
@@ -66,18 +86,25 @@ const INTERRUPTED_EXIT = 130;
  */
 export async function startEarlyBackup(local: LocalConfig, jobRef: string): Promise<EarlyStart> {
   const dataDir = path.resolve(local.dataDir);
+  const cacheFile = configCachePath(dataDir);
   let cachedJson: string | null = null;
   let release = (): void => undefined;
   let early: EarlyBackup | null = null;
+  let cancelled = false;
   let signalsOn = false;
+  // A signal before the run takes over: stop restic (bounded: discard), release the lock, exit 130.
+  // Repeated signals meanwhile are swallowed: the default handler would kill this process and
+  // leave restic, in its own process group, running alone.
   const onSignal = (): void => {
+    if (cancelled) return;
+    cancelled = true;
     void (async () => {
       const note = await result.close();
       if (note) console.error(`rbackup2: ${note}`);
       process.exit(INTERRUPTED_EXIT);
     })();
   };
-  const handOver = (): void => {
+  const signalsOff = (): void => {
     if (!signalsOn) return;
     signalsOn = false;
     process.off('SIGINT', onSignal);
@@ -86,10 +113,13 @@ export async function startEarlyBackup(local: LocalConfig, jobRef: string): Prom
   let closed: Promise<string | null> | null = null;
   const result: EarlyStart = {
     early: null,
-    handOver,
+    get cancelled() {
+      return cancelled;
+    },
+    handOver: signalsOff,
     async remember(config) {
       const json = comparable(config);
-      if (json === cachedJson) return;
+      if (json === cachedJson || !ownedByUs(cacheFile, true)) return;
       try {
         await writeConfigCache(dataDir, config, new Date());
         cachedJson = json;
@@ -99,15 +129,19 @@ export async function startEarlyBackup(local: LocalConfig, jobRef: string): Prom
     },
     close() {
       closed ??= (async () => {
-        handOver();
         const written = await early?.discard();
         release();
+        release = () => undefined;
+        signalsOff(); // only now: a signal while restic stops must not kill this process
         return written && early ? unrecordedSnapshotNote(written, early.job.name) : null;
       })();
       return closed;
     },
   };
   try {
+    // The copy chooses what this process runs (restic's argv and environment): only one written
+    // by this user and by no one else is trusted (the agent trusts it only when the database is away).
+    if (!ownedByUs(cacheFile, false)) return result;
     const cache = await readConfigCache(dataDir, local.device.id);
     if (!cache.ok) return result;
     cachedJson = comparable(cache.config);
@@ -130,11 +164,20 @@ export async function startEarlyBackup(local: LocalConfig, jobRef: string): Prom
     signalsOn = true;
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
-    early = await EarlyBackup.start(job, restic, { dataDir });
+    // Bounded: a source path or repository on a hung mount must not hold the database back.
+    let wanted = true;
+    const started = EarlyBackup.start(job, restic, { dataDir, stillWanted: () => wanted });
+    let timer: NodeJS.Timeout | undefined;
+    const gaveUp = new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), START_WAIT_MS)));
+    early = await Promise.race([started, gaveUp]);
+    clearTimeout(timer);
+    wanted = false;
+    // Started after all (cannot happen: stillWanted is asked in the same turn as the spawn): stop it.
+    void started.then((late) => (late && late !== early ? late.discard() : null));
     if (!early) {
-      handOver();
       release();
       release = () => undefined;
+      signalsOff();
       return result;
     }
     result.early = early;

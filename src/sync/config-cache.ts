@@ -40,14 +40,19 @@ export async function writeConfigCache(dataDir: string, config: DeviceConfig, no
   const tmp = `${file}.${process.pid}.tmp`;
   const body: CacheFile = { format: FORMAT, savedAt: now.toISOString(), sha256: digest(config), config };
   await fs.mkdir(dataDir, { recursive: true });
-  const handle = await fs.open(tmp, 'w', 0o600);
   try {
-    await handle.writeFile(JSON.stringify(body));
-    await handle.sync();
-  } finally {
-    await handle.close();
+    const handle = await fs.open(tmp, 'w', 0o600);
+    try {
+      await handle.writeFile(JSON.stringify(body));
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await fs.rename(tmp, file);
+  } catch (err) {
+    await fs.rm(tmp, { force: true }).catch(() => undefined); // a full disk must not also keep the half file
+    throw err;
   }
-  await fs.rename(tmp, file);
   // fsync the folder so the rename itself survives a power loss (not supported on Windows).
   if (process.platform !== 'win32') {
     const dir = await fs.open(dataDir, 'r');

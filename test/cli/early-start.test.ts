@@ -95,9 +95,10 @@ describe.each(['postgres', 'pglite'] as const)('early restic start of `rbackup2 
     calls = path.join(root, 'restic-calls.log');
     const wrapper = path.join(root, 'restic-wrapper.sh');
     // Real restic behind a recording wrapper: exec keeps the pid, so signals reach restic itself.
+    // With the file slow-start present it waits 3 s first (a slow machine's restic start).
     fs.writeFileSync(
       wrapper,
-      `#!/bin/sh\necho "$$ $PPID $(date +%s%3N) $*" >> "${calls}"\nexec /usr/bin/restic "$@"\n`,
+      `#!/bin/sh\necho "$$ $PPID $(date +%s%3N) $*" >> "${calls}"\n[ -f "${root}/slow-start" ] && sleep 3\nexec /usr/bin/restic "$@"\n`,
       { mode: 0o755 },
     );
     if (kind === 'postgres') {
@@ -144,7 +145,43 @@ describe.each(['postgres', 'pglite'] as const)('early restic start of `rbackup2 
     if (root) fs.rmSync(root, { recursive: true, force: true });
   });
 
+  /** `rbackup2 backup JOB` in the background, with its output and exit code. */
+  const spawnBackup = (job: string) => {
+    const child = spawn(process.execPath, [MAIN_JS, '--config', config, 'backup', job], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    return { child, exited, output: () => out };
+  };
+
+  it('Ctrl-C just after restic started, the database answering meanwhile: no run is recorded and restic, the job lock and the repository lock are gone', async () => {
+    const first = await cli('backup', 'steady'); // the copy exists (the first test may not have run)
+    expect(first.code, first.stderr).toBe(0);
+    const runsBefore = (await runsOf(jobs.steady!)).length;
+    fs.rmSync(calls, { force: true });
+    fs.writeFileSync(path.join(root, 'slow-start'), '');
+    try {
+      const cmd = spawnBackup('steady');
+      const call = await waitFor('the early restic', () => backupCalls()[0] ?? null, 30_000, 20);
+      cmd.child.kill('SIGINT');
+      expect(await cmd.exited, cmd.output()).toBe(130);
+      expect(alive(call.pid), 'restic stopped with the command').toBe(false);
+      expect(backupCalls(), 'no second restic').toHaveLength(1);
+      expect(fs.existsSync(jobLockPath(dataDir, jobs.steady!)), 'the job lock is released').toBe(false);
+      expect(fs.readdirSync(path.join(root, 'repo-steady', 'locks')), 'no repository lock').toEqual([]);
+      // Give a run the command might still have recorded the time to show up: none may.
+      await new Promise((r) => setTimeout(r, 3000));
+      expect((await runsOf(jobs.steady!)).length, 'no run was recorded').toBe(runsBefore);
+    } finally {
+      fs.rmSync(path.join(root, 'slow-start'), { force: true });
+    }
+  }, 120_000);
+
   it('the first backup keeps the config copy; the next one runs the restic started from it: one restic process, the run starting when it did', async () => {
+    const snapshotsBefore = snapshotsOf(jobs.steady!, path.join(root, 'repo-steady')).length;
     const first = await cli('backup', 'steady');
     expect(first.code, first.stderr).toBe(0);
     const cache = path.join(dataDir, 'config-cache.json');
@@ -163,7 +200,7 @@ describe.each(['postgres', 'pglite'] as const)('early restic start of `rbackup2 
     // The run starts when its restic did (taken just before the spawn), not when it was recorded.
     expect(run.start_time.getTime()).toBeLessThanOrEqual(started[0]!.atMs);
     expect(started[0]!.atMs - run.start_time.getTime()).toBeLessThan(1000);
-    expect(snapshotsOf(jobs.steady!, path.join(root, 'repo-steady'))).toHaveLength(2);
+    expect(snapshotsOf(jobs.steady!, path.join(root, 'repo-steady'))).toHaveLength(snapshotsBefore + 2);
     expect(fs.existsSync(jobLockPath(dataDir, jobs.steady!)), 'the job lock is released').toBe(false);
     // Nothing changed since (the first backup recorded the job's restic host, C29, so the copy was
     // renewed once): the copy is not written again, which would be an fsync on every backup.
@@ -205,7 +242,7 @@ describe.each(['postgres', 'pglite'] as const)('early restic start of `rbackup2 
   }, 120_000);
 
   if (kind === 'postgres') {
-    it('restic starts while the database has not answered yet; Ctrl-C then stops it and leaves no run, lock or process', async () => {
+    it('restic starts while the database has not answered yet; Ctrl-C, twice, then stops it and leaves no run, lock or process', async () => {
       const blocker = await openPostgres({ connectionString: pgUrl, connectAttempts: 1 });
       try {
         // An open transaction holding backup_jobs: the command cannot read its job until it ends.
@@ -224,6 +261,8 @@ describe.each(['postgres', 'pglite'] as const)('early restic start of `rbackup2 
         expect(call!.ppid, 'started by the command itself').toBe(child.pid);
         expect(alive(call!.pid)).toBe(true);
         child.kill('SIGINT');
+        await new Promise((r) => setTimeout(r, 100));
+        child.kill('SIGINT'); // a second Ctrl-C while restic stops must not kill the command
         expect(await exited, out).toBe(130);
         expect(alive(call!.pid), 'restic stopped with the command').toBe(false);
         expect(fs.existsSync(jobLockPath(dataDir, jobs.steady!)), 'the job lock is released').toBe(false);
@@ -235,6 +274,31 @@ describe.each(['postgres', 'pglite'] as const)('early restic start of `rbackup2 
       } finally {
         await blocker.query('ROLLBACK').catch(() => undefined);
         await blocker.close();
+      }
+    }, 120_000);
+
+    it('a config copy that others may write is not trusted: restic waits for the database', async () => {
+      const cache = path.join(dataDir, 'config-cache.json');
+      const first = await cli('backup', 'steady');
+      expect(first.code, first.stderr).toBe(0);
+      fs.chmodSync(cache, 0o620); // group-writable: someone else could choose what restic runs
+      const blocker = await openPostgres({ connectionString: pgUrl, connectAttempts: 1 });
+      try {
+        await blocker.query('BEGIN');
+        await blocker.query('LOCK TABLE backup_jobs IN ACCESS EXCLUSIVE MODE');
+        fs.rmSync(calls, { force: true });
+        const done = cli('backup', 'steady');
+        await new Promise((r) => setTimeout(r, 2500));
+        expect(backupCalls(), 'no restic before the database answered').toEqual([]);
+        await blocker.query('COMMIT');
+        const r = await done;
+        expect(r.code, r.stderr).toBe(0);
+        expect(backupCalls()).toHaveLength(1);
+        expect(fs.statSync(cache).mode & 0o777, 'and the command does not rewrite it').toBe(0o620);
+      } finally {
+        await blocker.query('ROLLBACK').catch(() => undefined);
+        await blocker.close();
+        fs.chmodSync(cache, 0o600);
       }
     }, 120_000);
 

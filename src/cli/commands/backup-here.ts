@@ -72,6 +72,12 @@ export async function backupHere(
         previousFiles: (jobId) => lastSuccessFiles(db, jobId),
         recordResticHost: (jobId, host) => recordResticHost(db, jobId, host),
       });
+      if (started.cancelled) {
+        // Ctrl-C came while the database answered: its handler stops restic and exits; no run.
+        await started.close();
+        process.exitCode = 130;
+        return;
+      }
       started.handOver();
       const outcome = await cancelledBySignals(lifecycle, () => lifecycle.execute(jobConfig, 'manual', early));
       await remembered;
