@@ -67,6 +67,38 @@ async function runs(): Promise<Run[]> {
   ).rows;
 }
 
+/**
+ * What the two agents did, for a wait that timed out (CI under load once saw no second prune turn
+ * in 300 s, and the cause could not be seen afterwards): every run in order, and each agent's last
+ * log lines.
+ */
+async function whatHappened(): Promise<string> {
+  const t0 = (await runs())[0]?.start_time.getTime() ?? 0;
+  const rows = (await runs()).map(
+    (r) =>
+      `  ${r.device_id} ${r.operation.padEnd(7)} ${r.status.padEnd(9)} +${((r.start_time.getTime() - t0) / 1000).toFixed(1)}s` +
+      ` .. ${r.end_time ? `+${((r.end_time.getTime() - t0) / 1000).toFixed(1)}s` : 'running'}` +
+      `${r.error_message ? ` ${r.error_message.slice(0, 160)}` : ''}`,
+  );
+  const logs = (['A', 'B'] as const).map(
+    (n) =>
+      `agent ${n}, last log lines:\n${(cfg[n].agent?.lines ?? [])
+        .slice(-25)
+        .map((l) => `  ${l.raw.slice(0, 300)}`)
+        .join('\n')}`,
+  );
+  return [`runs (${rows.length}):`, ...rows.slice(-60), ...logs].join('\n');
+}
+
+/** waitFor, naming what happened when it times out. */
+async function waitExplained<T>(what: string, fn: () => Promise<T | null>, ms: number): Promise<T> {
+  try {
+    return await waitFor(what, fn, ms);
+  } catch (err) {
+    throw new Error(`${(err as Error).message}\n${await whatHappened()}`);
+  }
+}
+
 /** A snapshot made by restic itself (Relica-era history, another device's snapshot). */
 function resticBackup(src: string, host: string, tags: string[]): void {
   execFileSync(RESTIC, ['backup', '--json', '--host', host, ...tags.flatMap((t) => ['--tag', t]), src], {
@@ -188,7 +220,7 @@ describe('two devices on one repository, prune every minute [postgres, real rest
     cfg.A.agent = await procs.startAgentReady(cfg.A.config, cfg.A.port);
     cfg.B.agent = await procs.startAgentReady(cfg.B.config, cfg.B.port);
     // One prune turn with the job as it was, then rename the job and change its paths.
-    await waitFor(
+    await waitExplained(
       'a successful prune',
       async () => ((await runs()).some((r) => r.operation === 'prune' && r.status === 'success') ? true : null),
       // The first turn starts at the next minute and waits for both devices' backups to leave the
@@ -200,7 +232,7 @@ describe('two devices on one repository, prune every minute [postgres, real rest
       jobA,
       srcA2,
     ]);
-    await waitFor(
+    await waitExplained(
       'a second prune turn, and a forget after two backups of the renamed job',
       async () => {
         const all = await runs();
