@@ -30,7 +30,7 @@ import type { ResticVersion } from '../restic/version.js';
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { localRepositoryHasNoLocks, localRepositoryPath } from './local-locks.js';
-import { lowerPriority, prepareBackupCommand } from './run-backup.js';
+import { prepareBackupCommand } from './run-backup.js';
 
 /** Where an adopted process's output goes from the moment it is adopted. */
 export interface AdoptHandlers {
@@ -89,7 +89,7 @@ export class EarlyBackup {
         this.handlers?.onStderr(d);
       },
     );
-    lowerPriority(this.child.pid);
+    // Normal priority, as every backup of the one-shot command (run-backup.ts, `lowerPriority`).
   }
 
   /**

@@ -83,6 +83,14 @@ export interface RunBackupOptions {
    * waited for) before anything else touches the repository. The run's start is the process's.
    */
   early?: EarlyBackup | undefined;
+  /**
+   * Run restic below normal priority (default true): the agent's backups run in the background of
+   * someone's computer. The one-shot `rbackup2 backup` runs it at normal priority, as restic typed
+   * by hand would (the user waits for it; `nice rbackup2 backup` for a background one): niced, its
+   * restic also yields to the command's own database start it overlaps (bench/cli.mjs on 2 cores:
+   * 1.28-1.38x bare restic niced, 1.13-1.17x not).
+   */
+  lowerPriority?: boolean;
 }
 
 /** Default of the `stall_timeout_seconds` setting. */
@@ -479,7 +487,7 @@ function hostOf(args: readonly string[]): string {
  * A backup runs in the background of someone's computer: restic gets a lower CPU priority (nice
  * 10; Windows "below normal") so the user's programs and the agent's own UI stay responsive.
  */
-export function lowerPriority(pid: number | undefined): void {
+function lowerPriority(pid: number | undefined): void {
   if (pid === undefined) return;
   try {
     os.setPriority(pid, os.constants.priority.PRIORITY_BELOW_NORMAL);
@@ -547,7 +555,7 @@ async function attemptBackup(
         own.pushStderr(d);
       },
     });
-    lowerPriority(child.pid);
+    if (opts.lowerPriority !== false) lowerPriority(child.pid);
   }
   watchdog = new StallWatchdog({
     clock,

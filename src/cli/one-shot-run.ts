@@ -35,6 +35,7 @@ export function oneShotLifecycle(
     activeRepositories: new ActiveRepositories(),
     restic: () => restic,
     resticError: () => null,
+    lowerPriority: false, // the user waits for this one (run-backup.ts)
     ...extra,
   });
 }

@@ -36,6 +36,8 @@ export interface BackupTaskDeps {
    * so no prune or check of the fleet overlaps it; absent = no lease.
    */
   repositoryGate?: <T>(job: JobConfig, signal: AbortSignal, fn: () => Promise<T>) => Promise<T>;
+  /** Run restic below normal priority (runBackup's option; the agent: default true; the CLI: false). */
+  lowerPriority?: boolean;
 }
 
 /** A backup task plus the full BackupResult once it ran (the CLI prints it). */
@@ -148,6 +150,7 @@ export function backupTask(
         result = await gate(job, ctx.signal, () =>
           runBackup({
             early,
+            ...(deps.lowerPriority !== undefined ? { lowerPriority: deps.lowerPriority } : {}),
             previousFiles,
             verifySnapshotTag: deps.verifySnapshotTag ?? false,
             job,

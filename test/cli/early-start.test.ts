@@ -312,6 +312,9 @@ describe.each(['postgres', 'pglite'] as const)('early restic start of `rbackup2 
         const done = cli('backup', 'steady', '--json');
         const call = await waitFor('the early restic', () => backupCalls()[0] ?? null, 30_000, 20);
         expect((await runsOf(jobs.steady!)).length, 'not recorded yet').toBe(runsBefore);
+        // The one-shot's restic runs at normal priority (the user waits for it; the agent's are niced).
+        const stat = fs.readFileSync(`/proc/${call.pid}/stat`, 'utf8');
+        expect(Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]), 'nice').toBe(0);
         await new Promise((r) => setTimeout(r, 1500)); // restic may well have finished meanwhile
         await blocker.query('COMMIT');
         const r = await done;
