@@ -116,6 +116,7 @@ forEachDatabase('migrations', (getDb) => {
       '008_run_operations',
       '011_retention_maintenance',
       '012_notifications',
+      '013_outbox_order',
     ]);
     expect((await migrate(db)).applied).toEqual(ALL);
     const second = await migrate(db);

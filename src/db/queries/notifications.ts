@@ -80,7 +80,7 @@ export async function routeOutbox(db: Queryable, limit = 500): Promise<number> {
   const { rows } = await db.query<{ n: string }>(
     `WITH r AS (
        UPDATE notification_outbox SET routed_at = now()
-        WHERE id IN (SELECT id FROM notification_outbox WHERE routed_at IS NULL ORDER BY created_at LIMIT $1)
+        WHERE id IN (SELECT id FROM notification_outbox WHERE routed_at IS NULL ORDER BY created_at, seq LIMIT $1)
         RETURNING id, device_id, event),
      d AS (
        INSERT INTO notification_deliveries (outbox_id, channel_id)
@@ -106,7 +106,10 @@ export interface DueDelivery {
   payload: Record<string, unknown>;
 }
 
-/** Deliveries due now (not delivered, not given up, next attempt reached), oldest first, at most `limit`. */
+/**
+ * Deliveries due now (not delivered, not given up, next attempt reached), oldest first (outbox
+ * `created_at`, then the order written: migration 013), at most `limit`.
+ */
 export async function dueDeliveries(db: Queryable, limit: number): Promise<DueDelivery[]> {
   const { rows } = await db.query(
     `SELECT d.outbox_id, d.attempts, o.payload, c.*
@@ -114,7 +117,7 @@ export async function dueDeliveries(db: Queryable, limit: number): Promise<DueDe
        JOIN notification_outbox o ON o.id = d.outbox_id
        JOIN notification_channels c ON c.id = d.channel_id
       WHERE d.delivered_at IS NULL AND d.gave_up_at IS NULL AND d.next_attempt_at <= now() AND c.enabled
-      ORDER BY o.created_at, o.id, c.id LIMIT $1`,
+      ORDER BY o.created_at, o.seq, c.id LIMIT $1`,
     [limit],
   );
   return rows.map((r) => ({
