@@ -15,6 +15,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { pidAliveOnThisHost as alive } from '../../src/process-alive.js';
 import { freePort, ProcessGroup, writeAgentConfig } from '../helpers/agent-process.js';
 import { createTempPgDatabase } from '../helpers/databases.js';
 
@@ -24,15 +25,6 @@ afterAll(async () => {
   await procs.killAll();
   for (const r of roots) fs.rmSync(r, { recursive: true, force: true });
 });
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 describe.each(['postgres', 'pglite'] as const)('the agent start fails after its scheduler started [%s]', (kind) => {
   it('its running catch-up backup is cancelled and recorded, and the process exits 1 with the reason', async () => {

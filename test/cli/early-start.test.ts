@@ -14,6 +14,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addJob, addRepository, migrate, openPostgres, upsertDevice, type Database } from '../../src/db/index.js';
 import { embeddedDataDir, openPglite } from '../../src/db/open.js';
+import { pidAliveOnThisHost as alive } from '../../src/process-alive.js';
 import { jobLockPath } from '../../src/runs/job-lock.js';
 import { freePort, MAIN_JS, ProcessGroup, writeAgentConfig } from '../helpers/agent-process.js';
 import { createTempPgDatabase } from '../helpers/databases.js';
@@ -26,15 +27,6 @@ interface Call {
   ppid: number;
   atMs: number;
   args: string[];
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 describe.each(['postgres', 'pglite'] as const)('early restic start of `rbackup2 backup` on %s', (kind) => {
@@ -145,6 +137,23 @@ describe.each(['postgres', 'pglite'] as const)('early restic start of `rbackup2 
     if (root) fs.rmSync(root, { recursive: true, force: true });
   });
 
+  /**
+   * An open transaction holding backup_jobs (PostgreSQL): a command cannot read its job until
+   * `release` (COMMIT); `close` ends it in any case.
+   */
+  const holdJobs = async () => {
+    const blocker = await openPostgres({ connectionString: pgUrl, connectAttempts: 1 });
+    await blocker.query('BEGIN');
+    await blocker.query('LOCK TABLE backup_jobs IN ACCESS EXCLUSIVE MODE');
+    return {
+      release: () => blocker.query('COMMIT'),
+      close: async () => {
+        await blocker.query('ROLLBACK').catch(() => undefined);
+        await blocker.close();
+      },
+    };
+  };
+
   /** `rbackup2 backup JOB` in the background, with its output and exit code. */
   const spawnBackup = (job: string) => {
     const child = spawn(process.execPath, [MAIN_JS, '--config', config, 'backup', job], {
@@ -243,37 +252,27 @@ describe.each(['postgres', 'pglite'] as const)('early restic start of `rbackup2 
 
   if (kind === 'postgres') {
     it('restic starts while the database has not answered yet; Ctrl-C, twice, then stops it and leaves no run, lock or process', async () => {
-      const blocker = await openPostgres({ connectionString: pgUrl, connectAttempts: 1 });
+      const runsBefore = (await runsOf(jobs.steady!)).length;
+      const held = await holdJobs();
       try {
-        // An open transaction holding backup_jobs: the command cannot read its job until it ends.
-        const runsBefore = (await runsOf(jobs.steady!)).length;
-        await blocker.query('BEGIN');
-        await blocker.query('LOCK TABLE backup_jobs IN ACCESS EXCLUSIVE MODE');
         fs.rmSync(calls, { force: true });
-        const child = spawn(process.execPath, [MAIN_JS, '--config', config, 'backup', 'steady'], {
-          stdio: ['ignore', 'pipe', 'pipe'],
-        });
-        let out = '';
-        child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-        child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-        const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-        const [call] = await waitFor('the early restic', () => backupCalls()[0] ?? null, 30_000, 20).then((c) => [c]);
-        expect(call!.ppid, 'started by the command itself').toBe(child.pid);
-        expect(alive(call!.pid)).toBe(true);
-        child.kill('SIGINT');
+        const cmd = spawnBackup('steady');
+        const call = await waitFor('the early restic', () => backupCalls()[0] ?? null, 30_000, 20);
+        expect(call.ppid, 'started by the command itself').toBe(cmd.child.pid);
+        expect(alive(call.pid)).toBe(true);
+        cmd.child.kill('SIGINT');
         await new Promise((r) => setTimeout(r, 100));
-        child.kill('SIGINT'); // a second Ctrl-C while restic stops must not kill the command
-        expect(await exited, out).toBe(130);
-        expect(alive(call!.pid), 'restic stopped with the command').toBe(false);
+        cmd.child.kill('SIGINT'); // a second Ctrl-C while restic stops must not kill the command
+        expect(await cmd.exited, cmd.output()).toBe(130);
+        expect(alive(call.pid), 'restic stopped with the command').toBe(false);
         expect(fs.existsSync(jobLockPath(dataDir, jobs.steady!)), 'the job lock is released').toBe(false);
-        await blocker.query('COMMIT');
+        await held.release();
         expect((await runsOf(jobs.steady!)).length, 'no run was recorded').toBe(runsBefore);
         // Whatever restic left in the repository, the next backup goes through.
         const next = await cli('backup', 'steady');
         expect(next.code, next.stderr).toBe(0);
       } finally {
-        await blocker.query('ROLLBACK').catch(() => undefined);
-        await blocker.close();
+        await held.close();
       }
     }, 120_000);
 
@@ -282,32 +281,27 @@ describe.each(['postgres', 'pglite'] as const)('early restic start of `rbackup2 
       const first = await cli('backup', 'steady');
       expect(first.code, first.stderr).toBe(0);
       fs.chmodSync(cache, 0o620); // group-writable: someone else could choose what restic runs
-      const blocker = await openPostgres({ connectionString: pgUrl, connectAttempts: 1 });
+      const held = await holdJobs();
       try {
-        await blocker.query('BEGIN');
-        await blocker.query('LOCK TABLE backup_jobs IN ACCESS EXCLUSIVE MODE');
         fs.rmSync(calls, { force: true });
         const done = cli('backup', 'steady');
         await new Promise((r) => setTimeout(r, 2500));
         expect(backupCalls(), 'no restic before the database answered').toEqual([]);
-        await blocker.query('COMMIT');
+        await held.release();
         const r = await done;
         expect(r.code, r.stderr).toBe(0);
         expect(backupCalls()).toHaveLength(1);
         expect(fs.statSync(cache).mode & 0o777, 'and the command does not rewrite it').toBe(0o620);
       } finally {
-        await blocker.query('ROLLBACK').catch(() => undefined);
-        await blocker.close();
+        await held.close();
         fs.chmodSync(cache, 0o600);
       }
     }, 120_000);
 
     it('restic runs before the run is recorded: with the database held, the backup has started; once it answers, the run takes it over', async () => {
-      const blocker = await openPostgres({ connectionString: pgUrl, connectAttempts: 1 });
+      const runsBefore = (await runsOf(jobs.steady!)).length;
+      const held = await holdJobs();
       try {
-        const runsBefore = (await runsOf(jobs.steady!)).length;
-        await blocker.query('BEGIN');
-        await blocker.query('LOCK TABLE backup_jobs IN ACCESS EXCLUSIVE MODE');
         fs.rmSync(calls, { force: true });
         const done = cli('backup', 'steady', '--json');
         const call = await waitFor('the early restic', () => backupCalls()[0] ?? null, 30_000, 20);
@@ -316,7 +310,7 @@ describe.each(['postgres', 'pglite'] as const)('early restic start of `rbackup2 
         const stat = fs.readFileSync(`/proc/${call.pid}/stat`, 'utf8');
         expect(Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]), 'nice').toBe(0);
         await new Promise((r) => setTimeout(r, 1500)); // restic may well have finished meanwhile
-        await blocker.query('COMMIT');
+        await held.release();
         const r = await done;
         expect(r.code, r.stderr).toBe(0);
         expect(backupCalls(), 'no second restic').toHaveLength(1);
@@ -328,8 +322,7 @@ describe.each(['postgres', 'pglite'] as const)('early restic start of `rbackup2 
         });
         expect(runs.at(-1)!.start_time.getTime()).toBeLessThanOrEqual(call.atMs);
       } finally {
-        await blocker.query('ROLLBACK').catch(() => undefined);
-        await blocker.close();
+        await held.close();
       }
     }, 120_000);
   } else {
