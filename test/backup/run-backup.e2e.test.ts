@@ -45,10 +45,15 @@ async function holdLock(kind: 'shared' | 'exclusive'): Promise<ChildProcess> {
     stdio: ['pipe', 'ignore', 'ignore'],
   });
   // The lock file exists before restic has written it: wait until every lock file has content (a
-  // kill before that leaves an empty lock that restic 0.14 ignores and `unlock` never removes).
+  // kill before that leaves an empty lock that restic 0.14 ignores and `unlock` never removes) and
+  // its final name (restic's local backend writes `<id>-tmp-<n>`, then renames it; CI once read
+  // the temporary name as the held lock).
   const written = () =>
     locks().length > before &&
-    locks().every((f) => (fs.statSync(path.join(repoDir, 'locks', f), { throwIfNoEntry: false })?.size ?? 0) > 0);
+    locks().every(
+      (f) =>
+        !f.includes('-tmp-') && (fs.statSync(path.join(repoDir, 'locks', f), { throwIfNoEntry: false })?.size ?? 0) > 0,
+    );
   await waitFor(written, 15_000);
   return child;
 }

@@ -35,7 +35,11 @@ async function staleExclusiveLock(repoDir: string): Promise<void> {
     const files = fs.readdirSync(locksDir);
     return (
       files.length > 0 &&
-      files.every((f) => (fs.statSync(path.join(locksDir, f), { throwIfNoEntry: false })?.size ?? 0) > 0)
+      files.every(
+        (f) =>
+          !f.includes('-tmp-') && // restic writes `<id>-tmp-<n>`, then renames it
+          (fs.statSync(path.join(locksDir, f), { throwIfNoEntry: false })?.size ?? 0) > 0,
+      )
     );
   };
   while (!written()) {

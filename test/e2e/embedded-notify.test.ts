@@ -77,7 +77,7 @@ describe('an embedded (PGlite) agent delivers its own notifications [pglite]', (
 
   const runOnce = async (n: number) => {
     expect((await api(port, 'POST', `/jobs/${jobId}/run`)).status).toBe(202);
-    return waitFor(
+    const run = await waitFor(
       `run ${n} to finish`,
       async () => {
         const r = await api(port, 'GET', `/runs?job_id=${jobId}&limit=10`);
@@ -87,6 +87,19 @@ describe('an embedded (PGlite) agent delivers its own notifications [pglite]', (
       60_000,
       200,
     );
+    // The run's record is written before the agent lets go of the job (journal clean-up, the
+    // queue): a trigger in between is 409 (seen in CI). Wait until /status shows the job idle.
+    await waitFor(
+      `the job idle after run ${n}`,
+      async () => {
+        const st = await api(port, 'GET', '/status');
+        const j = (st.json.jobs as { id: string; running: boolean; queued: boolean }[]).find((x) => x.id === jobId);
+        return j && !j.running && !j.queued ? true : null;
+      },
+      30_000,
+      100,
+    );
+    return run;
   };
 
   it('two failures in a row: exactly one run.failed, signed, naming the wrong password', async () => {
