@@ -30,7 +30,7 @@ import type { ResticVersion } from '../restic/version.js';
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { localRepositoryHasNoLocks, localRepositoryPath } from './local-locks.js';
-import { prepareBackupCommand } from './run-backup.js';
+import { lockWritten, prepareBackupCommand } from './run-backup.js';
 
 /** Where an adopted process's output goes from the moment it is adopted. */
 export interface AdoptHandlers {
@@ -49,8 +49,6 @@ export interface AdoptedRestic {
 
 /** SIGINT -> SIGKILL grace of a candidate that is not adopted, seconds. */
 const DISCARD_GRACE_SECONDS = 10;
-/** How long a discard waits for restic's first output before its SIGINT, ms (see discard). */
-const LOCK_WRITE_WAIT_MS = 5000;
 
 export class EarlyBackup {
   private handlers: AdoptHandlers | null = null;
@@ -200,10 +198,7 @@ export class EarlyBackup {
       await this.child.done;
       return null;
     }
-    let stopWait = (): void => undefined;
-    const timedOut = new Promise<void>((resolve) => (stopWait = clock.setTimer(resolve, LOCK_WRITE_WAIT_MS)));
-    await Promise.race([this.outputSeen, timedOut, this.child.done]);
-    stopWait();
+    await lockWritten(clock, this.outputSeen, this.child).ready;
     this.child.cancel(DISCARD_GRACE_SECONDS);
     const r = await this.child.done;
     this.parser.end();
@@ -223,8 +218,7 @@ export class EarlyBackup {
     } catch {
       empty = false; // unreadable: restic may have a lock there; take the slow, clean way
     }
-    signalGroup(pid, empty ? 'SIGKILL' : 'SIGCONT');
-    if (empty) signalGroup(pid, 'SIGCONT'); // a stopped process dies of SIGKILL anyway; harmless
+    signalGroup(pid, empty ? 'SIGKILL' : 'SIGCONT'); // SIGKILL ends a stopped process too
     return empty;
   }
 }

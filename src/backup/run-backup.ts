@@ -102,6 +102,21 @@ const CANCELLED_CHECK_SECONDS = 10;
 /** How long a cancel before restic's first output waits for it (see attemptBackup), ms. */
 const LOCK_WRITE_WAIT_MS = 5000;
 
+/**
+ * The moment a cancel may interrupt restic `child` (attemptBackup explains why): its first output
+ * (`outputSeen`), its exit, or 5 s, whichever comes first. `stop` ends the wait's timer early (the
+ * child exited). Used by the run's cancel and by early-backup.ts's discard.
+ */
+export function lockWritten(
+  clock: Clock,
+  outputSeen: Promise<void>,
+  child: SpawnedProcess,
+): { ready: Promise<void>; stop: () => void } {
+  let stop = (): void => undefined;
+  const timedOut = new Promise<void>((resolve) => (stop = clock.setTimer(resolve, LOCK_WRITE_WAIT_MS)));
+  return { ready: Promise.race([outputSeen, timedOut, child.done]).then(() => stop()), stop: () => stop() };
+}
+
 interface Attempt {
   parsed: ParsedOutput;
   outcome: Outcome;
@@ -568,11 +583,9 @@ async function attemptBackup(
   });
   let stopWait = (): void => undefined;
   const onAbort = () => {
-    const timedOut = new Promise<void>((resolve) => (stopWait = clock.setTimer(resolve, LOCK_WRITE_WAIT_MS)));
-    void Promise.race([outputSeen, timedOut, child.done]).then(() => {
-      stopWait();
-      child.cancel(grace);
-    });
+    const wait = lockWritten(clock, outputSeen, child);
+    stopWait = wait.stop;
+    void wait.ready.then(() => child.cancel(grace));
   };
   if (opts.signal?.aborted) onAbort();
   else opts.signal?.addEventListener('abort', onAbort, { once: true });

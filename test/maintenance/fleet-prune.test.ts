@@ -73,8 +73,9 @@ async function runs(): Promise<Run[]> {
  * log lines.
  */
 async function whatHappened(): Promise<string> {
-  const t0 = (await runs())[0]?.start_time.getTime() ?? 0;
-  const rows = (await runs()).map(
+  const all = await runs();
+  const t0 = all[0]?.start_time.getTime() ?? 0;
+  const rows = all.map(
     (r) =>
       `  ${r.device_id} ${r.operation.padEnd(7)} ${r.status.padEnd(9)} +${((r.start_time.getTime() - t0) / 1000).toFixed(1)}s` +
       ` .. ${r.end_time ? `+${((r.end_time.getTime() - t0) / 1000).toFixed(1)}s` : 'running'}` +
